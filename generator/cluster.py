@@ -1,0 +1,204 @@
+"""The one small interface between ranker-values and a Kubernetes API server.
+
+Commands (``savepoint``, ``upgrade-values``, ``check``) talk to a :class:`Cluster`; they never
+import the ``kubernetes`` client themselves. :class:`KubernetesCluster` is the real implementation
+(the client is imported inside it, never on the CLI start-up path). :class:`ObjectCluster` holds
+plain objects in memory: tests feed it objects that validate against the upstream CRDs.
+
+No API server can run on the machines this project is built on, so ``KubernetesCluster`` itself
+is not exercised by the test suite (README: "What stays unproven").
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from generator.errors import InvalidInput
+
+FLINK_GROUP = "flink.apache.org"
+FLINK_VERSION = "v1beta1"
+
+Obj = dict[str, Any]
+
+
+class ClusterError(InvalidInput):
+    """The API server could not be reached, refused us, or answered with something unusable."""
+
+
+class Cluster(Protocol):
+    """Everything ranker-values reads from or writes to a cluster."""
+
+    def get_custom(self, plural: str, name: str, namespace: str) -> Obj | None:
+        """A flink.apache.org/v1beta1 object, or None when it does not exist."""
+
+    def list_custom(self, plural: str, namespace: str) -> list[Obj]:
+        """All flink.apache.org/v1beta1 objects of one plural in a namespace."""
+
+    def create_custom(self, plural: str, namespace: str, body: Obj) -> Obj: ...
+
+    def patch_custom(self, plural: str, name: str, namespace: str, patch: Obj) -> Obj:
+        """JSON merge patch of the object's spec/metadata."""
+
+    def get_crd(self, name: str) -> Obj | None:
+        """An apiextensions.k8s.io/v1 CustomResourceDefinition, or None."""
+
+    def list_deployments(self, namespace: str | None) -> list[Obj]:
+        """apps/v1 Deployments (all namespaces when namespace is None)."""
+
+    def get_service_account(self, name: str, namespace: str) -> Obj | None: ...
+
+    def get_secret_keys(self, name: str, namespace: str) -> list[str] | None:
+        """The data keys of a Secret (never its values), or None when it does not exist."""
+
+
+def _merge(target: Obj, patch: Obj) -> Obj:
+    """RFC 7386 JSON merge patch."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
+
+
+@dataclass
+class ObjectCluster:
+    """A cluster made of plain objects: for tests and for offline use of saved `kubectl get -o json`."""
+
+    custom: dict[str, list[Obj]] = field(default_factory=dict)  # plural -> objects
+    crds: list[Obj] = field(default_factory=list)
+    deployments: list[Obj] = field(default_factory=list)
+    service_accounts: list[Obj] = field(default_factory=list)
+    secrets: list[Obj] = field(default_factory=list)
+
+    @staticmethod
+    def _named(objs: list[Obj], name: str, namespace: str | None) -> Obj | None:
+        for obj in objs:
+            meta = obj.get("metadata", {})
+            if meta.get("name") == name and (namespace is None or meta.get("namespace", "default") == namespace):
+                return obj
+        return None
+
+    def get_custom(self, plural: str, name: str, namespace: str) -> Obj | None:
+        found = self._named(self.custom.get(plural, []), name, namespace)
+        return copy.deepcopy(found) if found else None
+
+    def list_custom(self, plural: str, namespace: str) -> list[Obj]:
+        return [
+            copy.deepcopy(o)
+            for o in self.custom.get(plural, [])
+            if o.get("metadata", {}).get("namespace", "default") == namespace
+        ]
+
+    def create_custom(self, plural: str, namespace: str, body: Obj) -> Obj:
+        obj = copy.deepcopy(body)
+        obj.setdefault("metadata", {})["namespace"] = namespace
+        if self._named(self.custom.get(plural, []), obj["metadata"].get("name", ""), namespace):
+            raise ClusterError(f"{plural} {obj['metadata'].get('name')} already exists in {namespace}")
+        self.custom.setdefault(plural, []).append(obj)
+        return copy.deepcopy(obj)
+
+    def patch_custom(self, plural: str, name: str, namespace: str, patch: Obj) -> Obj:
+        obj = self._named(self.custom.get(plural, []), name, namespace)
+        if obj is None:
+            raise ClusterError(f"{plural} {name} not found in namespace {namespace}")
+        return copy.deepcopy(_merge(obj, patch))
+
+    def get_crd(self, name: str) -> Obj | None:
+        return self._named(self.crds, name, None)
+
+    def list_deployments(self, namespace: str | None) -> list[Obj]:
+        return [
+            d for d in self.deployments if namespace is None or d.get("metadata", {}).get("namespace") == namespace
+        ]
+
+    def get_service_account(self, name: str, namespace: str) -> Obj | None:
+        return self._named(self.service_accounts, name, namespace)
+
+    def get_secret_keys(self, name: str, namespace: str) -> list[str] | None:
+        secret = self._named(self.secrets, name, namespace)
+        if secret is None:
+            return None
+        return sorted({*secret.get("data", {}), *secret.get("stringData", {})})
+
+
+class KubernetesCluster:
+    """The real API server, through the official client and the current kubeconfig context."""
+
+    def __init__(self, context: str | None = None, timeout_seconds: float = 10.0):
+        try:
+            from kubernetes import client, config
+        except ImportError as exc:  # the ops extra is not installed
+            raise ClusterError("the kubernetes client is not installed: pip install 'ranker-values[ops]'") from exc
+        try:
+            try:
+                config.load_kube_config(context=context)
+            except config.ConfigException:
+                if context:
+                    raise
+                config.load_incluster_config()
+        except Exception as exc:  # noqa: BLE001 - any config problem is the user's to fix
+            raise ClusterError(f"cannot load Kubernetes credentials: {exc}") from exc
+        self._timeout = timeout_seconds
+        self._custom = client.CustomObjectsApi()
+        self._ext = client.ApiextensionsV1Api()
+        self._apps = client.AppsV1Api()
+        self._core = client.CoreV1Api()
+        self._api_exception = client.exceptions.ApiException
+        self._sanitize = client.ApiClient().sanitize_for_serialization
+
+    def _call(self, fn, *args, missing_ok: bool = False, **kwargs):
+        try:
+            return fn(*args, _request_timeout=self._timeout, **kwargs)
+        except self._api_exception as exc:
+            if missing_ok and exc.status == 404:
+                return None
+            raise ClusterError(f"Kubernetes API: {exc.status} {exc.reason}") from exc
+        except Exception as exc:  # noqa: BLE001 - network errors of every kind
+            raise ClusterError(f"Kubernetes API unreachable: {exc}") from exc
+
+    def get_custom(self, plural, name, namespace):
+        return self._call(
+            self._custom.get_namespaced_custom_object, FLINK_GROUP, FLINK_VERSION, namespace, plural, name,
+            missing_ok=True,
+        )
+
+    def list_custom(self, plural, namespace):
+        return self._call(
+            self._custom.list_namespaced_custom_object, FLINK_GROUP, FLINK_VERSION, namespace, plural
+        ).get("items", [])
+
+    def create_custom(self, plural, namespace, body):
+        return self._call(
+            self._custom.create_namespaced_custom_object, FLINK_GROUP, FLINK_VERSION, namespace, plural, body
+        )
+
+    def patch_custom(self, plural, name, namespace, patch):
+        return self._call(
+            self._custom.patch_namespaced_custom_object, FLINK_GROUP, FLINK_VERSION, namespace, plural, name, patch
+        )
+
+    def get_crd(self, name):
+        crd = self._call(self._ext.read_custom_resource_definition, name, missing_ok=True)
+        return None if crd is None else self._sanitize(crd)
+
+    def list_deployments(self, namespace):
+        if namespace is None:
+            result = self._call(self._apps.list_deployment_for_all_namespaces)
+        else:
+            result = self._call(self._apps.list_namespaced_deployment, namespace)
+        return [self._sanitize(d) for d in result.items]
+
+    def get_service_account(self, name, namespace):
+        sa = self._call(self._core.read_namespaced_service_account, name, namespace, missing_ok=True)
+        return None if sa is None else self._sanitize(sa)
+
+    def get_secret_keys(self, name, namespace):
+        secret = self._call(self._core.read_namespaced_secret, name, namespace, missing_ok=True)
+        if secret is None:
+            return None
+        return sorted({*(secret.data or {}), *(secret.string_data or {})})
