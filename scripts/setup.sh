@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what ranker needs into ./.venv (idempotent). Usage: scripts/setup.sh [runtime|test]
+#   runtime: the CLI with its operational extras (render, savepoint, plan, check)
+#   test:    + test tools, redis-server (Debian) and checkov in its own venv (.venv-checkov,
+#            because checkov pins its own boto3/packaging)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-runtime}"
+python="${PYTHON:-python3}"
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "$profile" = "test" ]; then
+  .venv/bin/python -m pip install --quiet -e '.[test]'
+else
+  .venv/bin/python -m pip install --quiet -e '.[ops]'
+fi
+
+if [ "$profile" = "test" ]; then
+  if [ ! -x .venv-checkov/bin/checkov ]; then
+    "$python" -m venv .venv-checkov
+    .venv-checkov/bin/python -m pip install --quiet --upgrade pip
+    .venv-checkov/bin/python -m pip install --quiet 'checkov==3.3.30'
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ]; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+      echo "redis-server is missing: install it (Debian: sudo apt-get install redis-server)" >&2
+      exit 1
+    fi
+  fi
+fi

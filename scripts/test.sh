@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the tests need (idempotent) and run the whole suite.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k chart -x
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test || exit 1
+
+# Precompile so subprocess-based tests and start-up checks do not pay for compilation.
+.venv/bin/python -m compileall -q generator >/dev/null
+
+.venv/bin/python -m pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+  # pytest's "no tests collected": a suite that runs nothing is a broken suite, not a pass.
+  echo "scripts/test.sh: pytest collected no tests (exit 5); treating as a failure" >&2
+  exit 1
+fi
+exit "$rc"
