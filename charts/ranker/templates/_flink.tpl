@@ -1,0 +1,110 @@
+{{/*
+FlinkDeployment shared by bootstrap (batch, stateless) and update (streaming, savepoint).
+Valid for the operator 1.9 and 1.15 CRDs: flinkVersion v1_15, flinkConfiguration flat keys with
+string values only, JobManager/TaskManager memory always set, name <= 45 characters.
+Call with (dict "ctx" $ "component" "update" "stage" $stage "conf" $flinkConf "job" $jobExtras
+"restartNonce" 0).
+*/}}
+
+{{/* Flink settings both stages share: slots, scratch dir, S3 endpoint for the s3 plugin. */}}
+{{- define "ranker.flinkBaseConfiguration" -}}
+{{- $ctx := .ctx -}}
+{{- $conf := dict "taskmanager.numberOfTaskSlots" (toString .stage.taskManager.slots) "io.tmp.dirs" "/tmp" -}}
+{{- with $ctx.Values.s3.endpoint -}}
+{{- $_ := set $conf "s3.endpoint" . -}}
+{{- end -}}
+{{- if $ctx.Values.s3.pathStyleAccess -}}
+{{- $_ := set $conf "s3.path.style.access" "true" -}}
+{{- end -}}
+{{- toYaml $conf -}}
+{{- end -}}
+
+{{- define "ranker.flinkDeployment" -}}
+{{- $ctx := .ctx -}}
+{{- $stage := .stage -}}
+{{- $conf := merge (dict) $stage.flinkConfiguration $ctx.Values.flink.flinkConfiguration .conf -}}
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: {{ include "ranker.flinkName" (list $ctx .component) }}
+  labels:
+    {{- include "ranker.labels" . | nindent 4 }}
+spec:
+  image: {{ include "ranker.imageRef" . | quote }}
+  imagePullPolicy: {{ include "ranker.imagePullPolicy" . }}
+  flinkVersion: {{ $ctx.Values.flink.flinkVersion }}
+  serviceAccount: {{ include "ranker.flinkServiceAccountName" $ctx }}
+  {{- if gt (int .restartNonce) 0 }}
+  restartNonce: {{ int .restartNonce }}
+  {{- end }}
+  flinkConfiguration:
+    {{- range $key, $value := $conf }}
+    {{ $key | quote }}: {{ $value | toString | quote }}
+    {{- end }}
+  jobManager:
+    replicas: {{ $stage.jobManager.replicas | default 1 }}
+    resource:
+      cpu: {{ $stage.jobManager.cpu }}
+      memory: {{ $stage.jobManager.memory | quote }}
+  taskManager:
+    resource:
+      cpu: {{ $stage.taskManager.cpu }}
+      memory: {{ $stage.taskManager.memory | quote }}
+  podTemplate:
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      labels:
+        {{- include "ranker.selectorLabels" . | nindent 8 }}
+      {{- with $stage.podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    spec:
+      securityContext:
+        {{- include "ranker.podSecurityContext" $ctx | nindent 8 }}
+      {{- with $ctx.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with include "ranker.placement" $stage }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      containers:
+        # The operator merges this into the JobManager and TaskManager containers by name.
+        - name: flink-main-container
+          env:
+            # Flink 1.15 images link opt/<jar> into plugins/ at start-up (docker-entrypoint.sh).
+            - name: ENABLE_BUILT_IN_PLUGINS
+              value: {{ $ctx.Values.flink.s3Plugin | quote }}
+            {{- include "ranker.s3Env" $ctx | nindent 12 }}
+            {{- with $stage.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          securityContext:
+            {{- include "ranker.containerSecurityContext" $ctx | nindent 12 }}
+          volumeMounts:
+            {{- include "ranker.volumeMounts" $ctx | nindent 12 }}
+            - name: flink-log
+              mountPath: /opt/flink/log
+            - name: flink-plugins
+              mountPath: /opt/flink/plugins
+      volumes:
+        {{- include "ranker.volumes" $ctx | nindent 8 }}
+        - name: flink-log
+          emptyDir:
+            sizeLimit: {{ $ctx.Values.scratch.sizeLimit }}
+        - name: flink-plugins
+          emptyDir:
+            sizeLimit: 64Mi
+  job:
+    jarURI: {{ printf "local://%s" $ctx.Values.jarPath | quote }}
+    entryClass: {{ $stage.entryClass }}
+    args:
+      {{- toYaml ($stage.args | default (list (include "ranker.configPath" $ctx))) | nindent 6 }}
+    parallelism: {{ .parallelism }}
+    state: running
+    {{- with .job }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}

@@ -1,0 +1,325 @@
+{{/*
+Names, labels, images and the pieces every stage shares. Stage templates pass a dict:
+  ctx: the root context, component: the stage name, stage: .Values.stages.<stage>
+*/}}
+
+{{/* Release-derived prefix of every object name; at most 63 characters. */}}
+{{- define "ranker.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"<fullname>-<suffix>" in at most `max` characters. When the prefix must be cut, a short hash of
+the whole prefix keeps names of different releases apart.
+Call with (list $ "suffix" 63).
+*/}}
+{{- define "ranker.nameWithSuffix" -}}
+{{- $ctx := index . 0 -}}
+{{- $suffix := index . 1 -}}
+{{- $max := int (index . 2) -}}
+{{- $prefix := include "ranker.fullname" $ctx -}}
+{{- if le (add (len $prefix) (len $suffix) 1) $max -}}
+{{- printf "%s-%s" $prefix $suffix -}}
+{{- else -}}
+{{- $keep := int (sub $max (add (len $suffix) 8)) -}}
+{{- printf "%s-%s-%s" ($prefix | trunc $keep | trimSuffix "-") (sha256sum $prefix | trunc 6) $suffix -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+FlinkDeployment name: the operator accepts [a-z]([-a-z0-9]{0,43}[a-z0-9])? (at most 45
+characters, leading letter). Release names may start with a digit, so such names get an "r".
+Call with (list $ "update").
+*/}}
+{{- define "ranker.flinkName" -}}
+{{- $ctx := index . 0 -}}
+{{- $name := include "ranker.nameWithSuffix" (list $ctx (index . 1) 45) -}}
+{{- if regexMatch "^[a-z]" $name -}}
+{{- $name -}}
+{{- else -}}
+{{- include "ranker.nameWithSuffix" (list $ctx (index . 1) 44) | printf "r%s" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ranker.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels; ranker-values finds objects by exactly these. Call with (dict "ctx" $ "component" "api"). */}}
+{{- define "ranker.selectorLabels" -}}
+app.kubernetes.io/name: {{ .ctx.Chart.Name }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "ranker.labels" -}}
+{{ include "ranker.selectorLabels" . }}
+app.kubernetes.io/part-of: ranker
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+helm.sh/chart: {{ include "ranker.chart" .ctx }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Image reference: the stage's own image keys win over the top-level `image`; a digest wins over
+the tag. Call with (dict "ctx" $ "stage" .Values.stages.api).
+*/}}
+{{- define "ranker.imageRef" -}}
+{{- $base := .ctx.Values.image -}}
+{{- $own := .stage.image | default dict -}}
+{{- $registry := $own.registry | default $base.registry -}}
+{{- $repository := $own.repository | default $base.repository -}}
+{{- $tag := $own.tag | default $base.tag -}}
+{{- $digest := $own.digest | default $base.digest -}}
+{{- $path := ternary $repository (printf "%s/%s" $registry $repository) (empty $registry) -}}
+{{- if $digest -}}
+{{- printf "%s@%s" $path $digest -}}
+{{- else -}}
+{{- printf "%s:%s" $path (toString $tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ranker.imagePullPolicy" -}}
+{{- (.stage.image | default dict).pullPolicy | default .ctx.Values.image.pullPolicy -}}
+{{- end -}}
+
+{{- define "ranker.configMapName" -}}
+{{- include "ranker.nameWithSuffix" (list . "config" 63) -}}
+{{- end -}}
+
+{{- define "ranker.s3SecretName" -}}
+{{- if eq .Values.s3.auth.mode "existingSecret" -}}
+{{- .Values.s3.auth.existingSecret -}}
+{{- else -}}
+{{- include "ranker.nameWithSuffix" (list . "s3" 63) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ranker.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "ranker.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ranker.flinkServiceAccountName" -}}
+{{- if .Values.flink.serviceAccount.create -}}
+{{- .Values.flink.serviceAccount.name | default (include "ranker.nameWithSuffix" (list . "flink" 63)) -}}
+{{- else -}}
+{{- .Values.flink.serviceAccount.name | default "flink" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Service name of the bundled Redis subchart (its own fullname helper gives the same). */}}
+{{- define "ranker.bundledRedisHost" -}}
+{{- printf "%s-redis" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ranker.apiServiceName" -}}
+{{- include "ranker.nameWithSuffix" (list . "api" 63) -}}
+{{- end -}}
+
+{{/*
+The ranking config the pods read. Verbatim, except that the chart owns two in-cluster
+addresses: with the bundled Redis, inference.state points at its Service; with
+stages.api.feedbackSourceFromService and a `rest` inference source, the update job polls the api
+Service. Changing it re-parses the YAML (fromYaml/toYaml), which drops comments and sorts keys;
+the meaning is unchanged.
+*/}}
+{{- define "ranker.renderedConfig" -}}
+{{- $raw := .Values.ranking.config -}}
+{{- $redis := and .Values.redis.enabled (eq .Values.ranking.state.type "redis") -}}
+{{- $rest := and .Values.stages.api.feedbackSourceFromService (eq (toString (dig "inference" "type" "" .Values.ranking.sources)) "rest") -}}
+{{- if or $redis $rest -}}
+{{- $cfg := fromYaml $raw -}}
+{{- if $redis -}}
+{{- $_ := set $cfg.inference.state "host" (include "ranker.bundledRedisHost" .) -}}
+{{- $_ := set $cfg.inference.state "port" (int .Values.redis.service.port) -}}
+{{- end -}}
+{{- if $rest -}}
+{{- $_ := set $cfg.inference.source "host" (include "ranker.apiServiceName" .) -}}
+{{- $_ := set $cfg.inference.source "port" (int .Values.stages.api.service.port) -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- else -}}
+{{- $raw -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ranker.configChecksum" -}}
+{{- include "ranker.renderedConfig" . | sha256sum -}}
+{{- end -}}
+
+{{/* Where the pods mount the ConfigMap, and the config file the engine reads. */}}
+{{- define "ranker.configPath" -}}/config/config.yml{{- end -}}
+
+{{/* Environment the Metarank/Flink S3 clients read (FlinkS3Configuration and the AWS SDK chain). */}}
+{{- define "ranker.s3Env" -}}
+- name: AWS_REGION
+  value: {{ .Values.s3.region | quote }}
+- name: AWS_DEFAULT_REGION
+  value: {{ .Values.s3.region | quote }}
+{{- with .Values.s3.endpoint }}
+- name: AWS_S3_ENDPOINT_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if ne .Values.s3.auth.mode "serviceAccount" }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ranker.s3SecretName" . }}
+      key: {{ .Values.s3.auth.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ranker.s3SecretName" . }}
+      key: {{ .Values.s3.auth.secretAccessKeyKey }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level and container-level hardening, shared by every pod the chart runs. */}}
+{{- define "ranker.podSecurityContext" -}}
+{{ toYaml .Values.podSecurityContext }}
+{{- end -}}
+
+{{- define "ranker.containerSecurityContext" -}}
+{{ toYaml .Values.containerSecurityContext }}
+{{- end -}}
+
+{{/* Volumes every Metarank pod mounts: the config, writable scratch dirs, the shared volume. */}}
+{{- define "ranker.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "ranker.configMapName" . }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.scratch.sizeLimit }}
+{{- if .Values.sharedVolume.enabled }}
+- name: shared
+  persistentVolumeClaim:
+    claimName: {{ .Values.sharedVolume.existingClaim }}
+{{- end }}
+{{- end -}}
+
+{{- define "ranker.volumeMounts" -}}
+- name: config
+  mountPath: /config
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.sharedVolume.enabled }}
+- name: shared
+  mountPath: {{ .Values.sharedVolume.mountPath }}
+{{- end }}
+{{- end -}}
+
+{{/* Placement keys of a stage. */}}
+{{- define "ranker.placement" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Pod spec of a Metarank process run straight from the jar (api, train, upload, local bootstrap):
+`java <jvm options> -cp /app/metarank.jar <entry class> <args>`. Naming the entry class (not the
+image's sub-command table) is what makes every stage run the class it says it runs.
+Call with (dict "ctx" $ "component" "train" "stage" $stage "args" (list ...) "restartPolicy" "Never").
+*/}}
+{{- define "ranker.metarankPodSpec" -}}
+{{- $ctx := .ctx -}}
+{{- $stage := .stage -}}
+{{- $args := $stage.args | default .args -}}
+serviceAccountName: {{ include "ranker.serviceAccountName" $ctx }}
+automountServiceAccountToken: false
+{{- with .restartPolicy }}
+restartPolicy: {{ . }}
+{{- end }}
+securityContext:
+  {{- include "ranker.podSecurityContext" $ctx | nindent 2 }}
+{{- with $ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- include "ranker.placement" $stage }}
+containers:
+  - name: {{ .component }}
+    image: {{ include "ranker.imageRef" . | quote }}
+    imagePullPolicy: {{ include "ranker.imagePullPolicy" . }}
+    {{- if $stage.command }}
+    command:
+      {{- toYaml $stage.command | nindent 6 }}
+    args:
+      {{- toYaml $args | nindent 6 }}
+    {{- else }}
+    command: [java]
+    args:
+      {{- toYaml (concat $stage.jvmOptions (list "-cp" $ctx.Values.jarPath $stage.entryClass) $args) | nindent 6 }}
+    {{- end }}
+    env:
+      {{- include "ranker.s3Env" $ctx | nindent 6 }}
+      {{- with $stage.extraEnv }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+    {{- with .ports }}
+    ports:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with .probes }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    resources:
+      {{- toYaml $stage.resources | nindent 6 }}
+    securityContext:
+      {{- include "ranker.containerSecurityContext" $ctx | nindent 6 }}
+    volumeMounts:
+      {{- include "ranker.volumeMounts" $ctx | nindent 6 }}
+volumes:
+  {{- include "ranker.volumes" $ctx | nindent 2 }}
+{{- end -}}
+
+{{/*
+A Job whose name carries a short hash of its pod template: Job templates are immutable, so an
+unchanged re-apply keeps the same Job (no re-run) and a changed one becomes a new Job instead of
+a failed upgrade. Call with the metarankPodSpec dict plus "suffix".
+*/}}
+{{- define "ranker.job" -}}
+{{- $ctx := .ctx -}}
+{{- $podMeta := dict "labels" (fromYaml (include "ranker.selectorLabels" .)) "annotations" (merge (dict "checksum/config" (include "ranker.configChecksum" $ctx)) (.stage.podAnnotations | default dict)) -}}
+{{- $pod := include "ranker.metarankPodSpec" . -}}
+{{- $hash := printf "%s\n%s\n%d" (toYaml $podMeta) $pod (int .stage.backoffLimit) | sha256sum | trunc 8 -}}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "ranker.nameWithSuffix" (list $ctx (printf "%s-%s" .suffix $hash) 63) }}
+  labels:
+    {{- include "ranker.labels" . | nindent 4 }}
+  annotations:
+    ranker/spec-hash: {{ $hash | quote }}
+spec:
+  backoffLimit: {{ .stage.backoffLimit }}
+  template:
+    metadata:
+      {{- toYaml $podMeta | nindent 6 }}
+    spec:
+      {{- $pod | nindent 6 }}
+{{- end -}}
