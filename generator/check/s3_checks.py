@@ -1,0 +1,269 @@
+"""S3 checks: the workdir bucket is writable, the bootstrap source has event files, and the
+outputs of bootstrap (dataset, features, savepoint) and train (model files) are where the next
+steps will look for them.
+
+The client is configured from the chart's own keys (``s3.endpoint``, ``s3.region``,
+``s3.pathStyleAccess``). Credentials: with ``s3.auth.mode: secret`` and keys in the values files,
+those keys (what the pods get); otherwise boto3's default chain here (environment, profile,
+web identity): an ``existingSecret`` lives in the cluster and its values are never read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from generator.check.context import CheckContext
+from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
+from generator.model import is_object_store, local_path
+from generator.s3 import S3Location, S3Settings, describe_client_error
+from generator.values_files import dig
+
+#: Listing stops after this many keys; counts are then reported as "at least".
+MAX_LISTED_KEYS = 100_000
+
+
+class S3CheckError(CheckAbort):
+    """An S3 call failed; ``outcome`` says why in one line."""
+
+
+@dataclass(frozen=True)
+class S3Object:
+    key: str
+    size: int
+
+
+def _settings(ctx: CheckContext) -> S3Settings:
+    timeout = ctx.options.timeout
+    return S3Settings.from_values(
+        dict(ctx.values), connect_timeout=min(5.0, timeout / 2), read_timeout=timeout, max_attempts=1
+    )
+
+
+def _static_keys(ctx: CheckContext) -> tuple[str, str] | None:
+    """The keys the chart puts into its own Secret (mode ``secret``), when the values carry them."""
+    if dig(dict(ctx.values), "s3.auth.mode", "secret") != "secret":
+        return None
+    key_id = dig(dict(ctx.values), "s3.auth.accessKeyId") or ""
+    secret = dig(dict(ctx.values), "s3.auth.secretAccessKey") or ""
+    return (key_id, secret) if key_id and secret else None
+
+
+def _build_client(ctx: CheckContext) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    settings = _settings(ctx)
+    config = Config(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        s3={"addressing_style": "path" if settings.path_style else "auto"},
+    )
+    keys = _static_keys(ctx)
+    credentials = {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]} if keys else {}
+    return boto3.session.Session().client(
+        "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config, **credentials
+    )
+
+
+def client(ctx: CheckContext) -> Any:
+    return ctx.shared("s3.client", lambda: _build_client(ctx))
+
+
+def s3_error(exc: Exception, what: str) -> S3CheckError:
+    """Turn a botocore exception into a ✗ with a fix."""
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return S3CheckError(
+            failed(f"{what}: no S3 credentials found here", "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)")
+        )
+    reason = describe_client_error(exc, what)
+    if "access denied" in reason:
+        fix = "grant this identity s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the bucket/prefix"
+    elif "bucket does not exist" in reason:
+        fix = "create the bucket, or fix bootstrap.workdir / the source path in the config"
+    elif "unreachable" in reason:
+        fix = "check s3.endpoint / s3.region in the values files and the network path to the endpoint"
+    else:
+        fix = "see the S3 error above"
+    return S3CheckError(failed(reason, fix))
+
+
+def list_objects(ctx: CheckContext, location: S3Location, limit: int = MAX_LISTED_KEYS) -> tuple[list[S3Object], bool]:
+    """Objects under a prefix in key order (directory markers skipped), and whether the list was cut."""
+    out: list[S3Object] = []
+    try:
+        pages = client(ctx).get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                if not item["Key"].endswith("/"):
+                    out.append(S3Object(item["Key"], int(item.get("Size", 0))))
+                if len(out) >= limit:
+                    return out, True
+    except Exception as exc:  # noqa: BLE001 - every botocore failure becomes one line
+        raise s3_error(exc, f"listing {location.uri(location.prefix)}") from exc
+    return out, False
+
+
+def _exists(ctx: CheckContext, uri: str) -> bool:
+    location = S3Location.parse(uri)
+    try:
+        client(ctx).head_object(Bucket=location.bucket, Key=location.key)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise s3_error(exc, f"reading {uri}") from exc
+
+
+def _has_objects(ctx: CheckContext, uri: str) -> bool:
+    objects, _ = list_objects(ctx, S3Location.parse(uri), limit=1)
+    return bool(objects)
+
+
+def _has_savepoint(ctx: CheckContext, uri: str) -> bool:
+    """A Flink savepoint directory holds ``_metadata`` (directly or one level down)."""
+    objects, _ = list_objects(ctx, S3Location.parse(uri), limit=10_000)
+    return any(o.key.endswith("/_metadata") or o.key == "_metadata" for o in objects)
+
+
+def _not_on_s3(what: str, uri: str) -> Outcome:
+    return warned(f"{what} {uri!r} is not on S3: not checked from here", "")
+
+
+def _human(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+# --- the checks -----------------------------------------------------------------------------
+
+
+def check_workdir(ctx: CheckContext) -> Outcome:
+    workdir = ctx.deployment.storage.workdir
+    if not is_object_store(workdir):
+        return _not_on_s3("bootstrap.workdir", workdir)
+    location = S3Location.parse(workdir)
+    s3 = client(ctx)
+    try:
+        s3.head_bucket(Bucket=location.bucket)
+    except Exception as exc:  # noqa: BLE001
+        return s3_error(exc, f"bucket {location.bucket}").outcome
+    probe = f"{location.prefix}.ranker-check-{uuid.uuid4().hex}"
+    try:
+        s3.put_object(Bucket=location.bucket, Key=probe, Body=b"ranker-values check probe\n")
+    except Exception as exc:  # noqa: BLE001
+        return s3_error(exc, f"writing a probe object to {location.uri(probe)}").outcome
+    try:
+        s3.delete_object(Bucket=location.bucket, Key=probe)
+    except Exception as exc:  # noqa: BLE001
+        return s3_error(exc, f"removing the probe object {location.uri(probe)}").outcome
+    return passed(f"bucket {location.bucket} exists; a probe object under {workdir} was written and removed")
+
+
+def _event_files_local(path: str) -> list[tuple[str, int]] | None:
+    import os
+
+    if os.path.isfile(path):
+        return [(path, os.path.getsize(path))]
+    if not os.path.isdir(path):
+        return None
+    found = []
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            full = os.path.join(root, name)
+            found.append((full, os.path.getsize(full)))
+    return sorted(found)
+
+
+def check_events(ctx: CheckContext) -> Outcome:
+    source = ctx.deployment.bootstrap_source
+    if source.type != "file":
+        return warned(f"bootstrap source is {source.type!r}, not files: nothing to list")
+    path = str(source.get("path", ""))
+    fix = "upload the historical events (.jsonl / .jsonl.gz) there, or fix bootstrap.source.path"
+    if not is_object_store(path):
+        files = _event_files_local(local_path(path) or path)
+        if files is None:
+            return warned(f"bootstrap source {path!r} is not on this machine (the pods see it on their volume)")
+        if not files:
+            return failed(f"no event files under {path}", fix)
+        return passed(f"{len(files)} event files, {_human(sum(s for _, s in files))} under {path}")
+    objects, cut = list_objects(ctx, S3Location.parse(path))
+    if not objects:
+        return failed(f"no event files under {path}", fix)
+    at_least = "at least " if cut else ""
+    total = sum(o.size for o in objects)
+    if total == 0:
+        return failed(f"{len(objects)} event files under {path}, all empty", fix)
+    return passed(f"{at_least}{len(objects)} event files, {at_least}{_human(total)} under {path}")
+
+
+def _later(ctx: CheckContext, step: str, missing: list[str], present: list[str], fix: str) -> Outcome:
+    if not missing:
+        return passed("present: " + ", ".join(present))
+    reason = "missing: " + ", ".join(missing)
+    if ctx.done(step):
+        return failed(f"{reason} although --done says {ctx.options.done} has run", fix)
+    return warned(f"{reason}: not there yet, run the {step} step first", "")
+
+
+def check_bootstrap_output(ctx: CheckContext) -> Outcome:
+    layout = ctx.deployment.storage
+    if not layout.is_object_store:
+        return _not_on_s3("bootstrap.workdir", layout.workdir)
+    wanted = {f"features ({layout.features})": lambda: _has_objects(ctx, layout.features)}
+    for model in ctx.deployment.trained_models:
+        uri = layout.dataset(model.name)
+        wanted[f"dataset-{model.name} ({uri})"] = lambda uri=uri: _has_objects(ctx, uri)
+    wanted[f"savepoint _metadata ({layout.savepoint})"] = lambda: _has_savepoint(ctx, layout.savepoint)
+    present, missing = [], []
+    for label, probe in wanted.items():
+        (present if probe() else missing).append(label)
+    return _later(ctx, "bootstrap", missing, present, "look at the bootstrap job's logs; re-run it (stages.bootstrap.rerunNonce)")
+
+
+def check_models(ctx: CheckContext) -> Outcome:
+    models = ctx.deployment.trained_models
+    if not models:
+        return passed("no lambdamart models: nothing to train")
+    present, missing, elsewhere = [], [], []
+    for model in models:
+        path = model.path or ""
+        if not is_object_store(path):
+            elsewhere.append(f"{model.name} ({path})")
+            continue
+        (present if _exists(ctx, path) else missing).append(f"{model.name} ({path})")
+    if elsewhere and not present and not missing:
+        return warned("model paths are not on S3, not checked from here: " + ", ".join(elsewhere))
+    return _later(ctx, "train", missing, present, "look at the train job's logs; the model path in the config must match")
+
+
+def checks() -> list[Check]:
+    return [
+        Check("s3.workdir", check_workdir),
+        Check("s3.events", check_events),
+        Check("s3.bootstrap-output", check_bootstrap_output),
+        Check("s3.models", check_models),
+    ]
+
+
+def object_iter_bytes(ctx: CheckContext, location: S3Location) -> Iterator[bytes]:
+    """Stream one object's bytes (used by the events and model checks)."""
+    try:
+        body = client(ctx).get_object(Bucket=location.bucket, Key=location.key)["Body"]
+    except Exception as exc:  # noqa: BLE001
+        raise s3_error(exc, f"reading {location.uri()}") from exc
+    try:
+        yield from body.iter_chunks(chunk_size=1024 * 1024)
+    except Exception as exc:  # noqa: BLE001
+        raise s3_error(exc, f"reading {location.uri()}") from exc
+    finally:
+        body.close()
