@@ -1,0 +1,187 @@
+"""Render charts/ranker through the Helm SDK (helm_python) and parse what comes out.
+
+``Chart.render`` mutates the loaded chart (a subchart disabled by one render is gone from that
+handle afterwards), so every render loads the chart afresh. Renders are cached per key for the
+test session: the matrix re-uses the same render for schema, CRD and admission checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.values_files import deep_merge, merge_values_files
+from support import CHART
+
+DEFAULT_RELEASE = "ranker"
+DEFAULT_NAMESPACE = "ranking"
+
+
+class Manifest(dict):
+    """One rendered Kubernetes object; ``.template`` is the chart template it came from."""
+
+    template: str = ""
+
+    def __init__(self, obj: dict[str, Any], template: str):
+        super().__init__(obj)
+        self.template = template
+
+    @property
+    def ref(self) -> str:
+        """``Kind/name (template)``: how failures name an object."""
+        name = (self.get("metadata") or {}).get("name", "?")
+        return f"{self.get('kind', '?')}/{name} ({self.template})"
+
+
+@dataclass(frozen=True)
+class RenderKey:
+    files: tuple[tuple[str, str], ...]  # (path, sha256 of bytes): a changed file is a new key
+    overrides: str  # canonical JSON
+    release: str
+    namespace: str
+
+
+_texts_cache: dict[RenderKey, dict[str, str]] = {}
+_objects_cache: dict[RenderKey, list[Manifest]] = {}
+
+
+def values_for(values_files: list[Path], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Values as ``helm -f a.yaml -f b.yaml --set ...`` would pass them: later files win."""
+    merged = merge_values_files([Path(p) for p in values_files])
+    return deep_merge(merged, overrides or {})
+
+
+def render_texts_uncached(
+    values_files: list[Path],
+    overrides: dict[str, Any] | None = None,
+    release: str = DEFAULT_RELEASE,
+    namespace: str = DEFAULT_NAMESPACE,
+    chart_path: Path = CHART,
+) -> dict[str, str]:
+    """``{template path: rendered text}`` from a freshly loaded chart, install semantics."""
+    import helm_python
+
+    values = values_for(values_files, overrides)
+    with helm_python.Chart.load(str(chart_path)) as chart:
+        return chart.render(values, name=release, namespace=namespace, revision=1, is_install=True)
+
+
+def render_texts(
+    values_files: list[Path],
+    overrides: dict[str, Any] | None = None,
+    release: str = DEFAULT_RELEASE,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> dict[str, str]:
+    key = _key(values_files, overrides, release, namespace)
+    if key not in _texts_cache:
+        _texts_cache[key] = render_texts_uncached(values_files, overrides, release, namespace)
+    return dict(_texts_cache[key])
+
+
+def render(
+    values_files: list[Path],
+    overrides: dict[str, Any] | None = None,
+    release: str = DEFAULT_RELEASE,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> list[Manifest]:
+    """Every rendered object (hook and ``tests/`` pods included, NOTES.txt excluded).
+
+    Returns deep copies, so a test may change what it gets without affecting other tests.
+    """
+    key = _key(values_files, overrides, release, namespace)
+    if key not in _objects_cache:
+        _objects_cache[key] = parse_manifests(render_texts(values_files, overrides, release, namespace))
+    return copy.deepcopy(_objects_cache[key])
+
+
+def parse_manifests(texts: dict[str, str]) -> list[Manifest]:
+    objects: list[Manifest] = []
+    for template in sorted(texts):
+        if template.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.load_all(texts[template], Loader=yaml.CSafeLoader):
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                raise AssertionError(f"{template}: a rendered document is not a mapping: {doc!r}")
+            objects.append(Manifest(doc, template))
+    return objects
+
+
+#: The one dependency this machine cannot fetch (`helm dependency update` needs the Apache chart
+#: repository; only PyPI, Debian and npm are reachable here).
+UNFETCHABLE_DEPENDENCY = "flink-kubernetes-operator"
+_chart_without_unfetchable: Path | None = None
+
+
+def chart_without_unfetchable_dependency() -> Path:
+    """A copy of the chart whose Chart.yaml omits the operator dependency, made once per session.
+
+    Strict lint turns "missing dependency" into an error even when the dependency is disabled, so
+    linting the real chart here can only ever report that; the copy lets lint check everything
+    else strictly. ``test_lint_strict_real_chart_misses_only_the_operator_chart`` pins that the
+    real chart reports nothing but that one finding.
+    """
+    global _chart_without_unfetchable
+    if _chart_without_unfetchable is None:
+        import shutil
+        import tempfile
+
+        target = Path(tempfile.mkdtemp(prefix="ranker-chart-")) / "ranker"
+        shutil.copytree(CHART, target)
+        chart_yaml = yaml.safe_load((target / "Chart.yaml").read_text(encoding="utf-8"))
+        chart_yaml["dependencies"] = [
+            d for d in chart_yaml.get("dependencies", []) if d["name"] != UNFETCHABLE_DEPENDENCY
+        ]
+        (target / "Chart.yaml").write_text(yaml.safe_dump(chart_yaml, sort_keys=False), encoding="utf-8")
+        _chart_without_unfetchable = target
+    return _chart_without_unfetchable
+
+
+def lint(
+    values_files: list[Path],
+    overrides: dict[str, Any] | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    kube_version: str | None = None,
+    chart_path: Path | None = None,
+) -> list[str]:
+    """``helm lint --strict --with-subcharts``; returns every finding above info, formatted.
+
+    Lints the real chart unless ``chart_path`` says otherwise.
+    """
+    import helm_python
+
+    report = helm_python.lint(
+        str(chart_path or CHART),
+        values_for(values_files, overrides),
+        strict=True,
+        namespace=namespace,
+        with_subcharts=True,
+        kube_version=kube_version,
+    )
+    # strict mode copies warnings into "errors"; keep error-level messages too, once each
+    findings = [str(e) for e in report.get("errors", [])]
+    for message in report.get("messages", []):
+        text = f"{message.get('path')}: {message.get('error')}"
+        if message.get("severity", 0) >= 2 and not any(str(message.get("error")) in f for f in findings):
+            findings.append(text)
+    return findings
+
+
+def by_kind(objects: list[Manifest], kind: str) -> list[Manifest]:
+    return [o for o in objects if o.get("kind") == kind]
+
+
+def component(obj: dict[str, Any]) -> str | None:
+    return ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/component")
+
+
+def _key(values_files: list[Path], overrides: dict[str, Any] | None, release: str, namespace: str) -> RenderKey:
+    files = tuple((str(p), hashlib.sha256(Path(p).read_bytes()).hexdigest()) for p in values_files)
+    return RenderKey(files, json.dumps(overrides or {}, sort_keys=True), release, namespace)

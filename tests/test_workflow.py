@@ -1,0 +1,119 @@
+"""The users' CI workflow (.github/workflows/ranker-ci.yaml) is a valid GitHub workflow that runs
+the chart lint, ``ct lint``, ``ranker-values validate`` and pytest (with the policy scan).
+
+GitHub itself cannot run here: validity is checked against the GitHub workflow schema
+(check-jsonschema's vendored ``vendor.github-workflows``) and each ``run:`` script with ``bash -n``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from support import REPO
+
+WORKFLOW = REPO / ".github" / "workflows" / "ranker-ci.yaml"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+
+
+def check_workflow_schema(path: Path) -> subprocess.CompletedProcess[str]:
+    assert CHECK_JSONSCHEMA.is_file(), f"check-jsonschema is not installed next to {sys.executable}"
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def load_workflow() -> dict[Any, Any]:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def steps() -> list[dict[str, Any]]:
+    return [step for job in load_workflow()["jobs"].values() for step in job["steps"]]
+
+
+def run_scripts() -> str:
+    return "\n".join(step.get("run", "") for step in steps())
+
+
+def test_workflow_validates_against_the_github_workflow_schema():
+    done = check_workflow_schema(WORKFLOW)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        pytest.param(lambda wf: wf["jobs"]["chart"].pop("runs-on"), id="job-without-runs-on"),
+        pytest.param(lambda wf: wf["jobs"]["tests"]["steps"][0].__setitem__("uses", 42), id="uses-not-a-string"),
+        pytest.param(lambda wf: wf["jobs"]["configs"].__setitem__("step", []), id="unknown-job-key"),
+        pytest.param(lambda wf: wf.pop("jobs"), id="no-jobs"),
+    ],
+)
+def test_a_broken_copy_fails_the_schema_check(breakage, tmp_path: Path):
+    workflow = load_workflow()
+    breakage(workflow)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(workflow, sort_keys=False), encoding="utf-8")
+    assert check_workflow_schema(broken).returncode != 0
+
+
+def test_workflow_runs_the_chart_lint_ct_lint_config_validation_and_pytest():
+    scripts = run_scripts()
+    uses = [step.get("uses", "") for step in steps()]
+    assert any(u.startswith("helm/chart-testing-action@") for u in uses)
+    assert re.search(r"helm lint --strict", scripts)
+    assert re.search(r"^\s*ct lint\b", scripts, re.MULTILINE)
+    assert re.search(r"ranker-values validate --env", scripts)
+    assert re.search(r"python -m pytest", scripts)
+
+
+def test_workflow_gives_checkov_its_own_virtualenv_so_the_policy_scan_runs():
+    scripts = run_scripts()
+    assert "python -m venv .venv-checkov" in scripts
+    assert ".venv-checkov/bin/pip install" in scripts
+    pytest_step = next(s for s in steps() if "python -m pytest" in s.get("run", ""))
+    assert pytest_step.get("env", {}).get("RANKER_CHECKOV", "").endswith(".venv-checkov/bin/checkov")
+
+
+def test_every_action_is_pinned_to_a_release():
+    loose = [u for u in (s.get("uses") for s in steps()) if u and not re.search(r"@(v\d+(\.\d+)*|[0-9a-f]{40})$", u)]
+    assert loose == [], f"actions not pinned to a release tag or commit: {loose}"
+
+
+def test_workflow_cli_options_exist():
+    """The ranker-values options the workflow passes are real options of the CLI."""
+    from typer.testing import CliRunner
+
+    from generator.cli import app
+
+    runner = CliRunner()
+    validate_help = runner.invoke(app, ["validate", "--help"]).output
+    gen_help = runner.invoke(app, ["gen", "--help"]).output
+    for option in ("--env", "--format"):
+        assert option in validate_help
+    for option in ("--env", "--out"):
+        assert option in gen_help
+    assert "github" in validate_help
+
+
+def test_every_run_script_is_valid_bash(tmp_path: Path):
+    problems = []
+    for index, step in enumerate(steps()):
+        if "run" not in step:
+            continue
+        script = re.sub(r"\$\{\{[^}]*\}\}", "placeholder", step["run"])  # GitHub expressions
+        path = tmp_path / f"step{index}.sh"
+        path.write_text(script, encoding="utf-8")
+        done = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        if done.returncode != 0:
+            problems.append(f"{step.get('name', index)}: {done.stderr.strip()}")
+    assert problems == [], "\n".join(problems)
