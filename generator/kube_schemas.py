@@ -1,0 +1,130 @@
+"""Validate rendered objects against Kubernetes' own OpenAPI schemas (kubernetes-validate, strict).
+
+``kubernetes_validate.validate`` re-reads the ~1 MB definitions file on every call and stops at
+the first error; this builds the same Draft 2020-12 validator from the same bundled schema files
+once per (Kubernetes version, apiVersion, kind) and reports every error.
+
+kubernetes-validate only WARNs for kinds it has no schema for (custom resources, removed APIs),
+so kinds are checked here against an explicit whitelist; FlinkDeployment goes to ``generator.crd``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+import jsonschema
+
+# Every built-in kind the chart (and its redis subchart) may render. Anything else fails: add it
+# here only after checking that kubernetes-validate has a schema for it in every KUBE_VERSION.
+BUILTIN_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "Service"),
+        ("v1", "ServiceAccount"),
+        ("v1", "Pod"),
+        ("v1", "PersistentVolumeClaim"),
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("batch/v1", "Job"),
+        ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ("policy/v1", "PodDisruptionBudget"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    }
+)
+# Custom resources the chart renders, each validated against its CRD by generator.crd.
+CUSTOM_KINDS: frozenset[tuple[str, str]] = frozenset({("flink.apache.org/v1beta1", "FlinkDeployment")})
+
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def kind_of(obj: dict[str, Any]) -> tuple[str, str]:
+    return (str(obj.get("apiVersion")), str(obj.get("kind")))
+
+
+def validation_errors(obj: dict[str, Any], kube_version: str) -> list[str]:
+    """Every strict-schema error for one built-in object (``[]`` = valid), plus name rules."""
+    pair = kind_of(obj)
+    if pair not in BUILTIN_KINDS:
+        return [f"{pair[0]}/{pair[1]} is not a whitelisted built-in kind (generator/kube_schemas.py BUILTIN_KINDS)"]
+    validate = validator_for(kube_version, *pair)
+    if validate is None:
+        return [f"kubernetes-validate has no schema for {pair[0]} {pair[1]} in Kubernetes {kube_version}"]
+    return [_format(e) for e in validate(obj)] + name_errors(obj)
+
+
+def name_errors(obj: dict[str, Any]) -> list[str]:
+    """What the API server checks on names and labels but the OpenAPI schema does not."""
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    errors = []
+    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        errors.append(f"metadata.name {name!r} is not a DNS-1123 subdomain")
+    if obj.get("kind") == "Service" and (len(name) > 63 or not DNS1035_LABEL.match(name)):
+        errors.append(f"Service name {name!r} is not a DNS-1035 label (<= 63 chars)")
+    for where, labels in _label_maps(obj):
+        for key, value in labels.items():
+            prefix, _, label = str(key).rpartition("/")
+            if len(label) > 63 or not LABEL_NAME.match(label) or len(prefix) > 253:
+                errors.append(f"{where} key {key!r} is not a valid label name")
+            if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.match(value):
+                errors.append(f"{where}[{key!r}] = {value!r} is not a valid label value")
+    return errors
+
+
+@lru_cache(maxsize=None)
+def validator_for(kube_version: str, api_version: str, kind: str) -> Callable[[dict], Any] | None:
+    """``iter_errors`` of a cached strict validator, or None when there is no schema."""
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    schema_dir = f"kubernetes-json-schema/v{_schema_version(kube_version)}-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = utils.schema_contents(f"{schema_dir}/{kind.lower()}-{group_version}.json", kube_version)
+    except FileNotFoundError:
+        return None
+    registry = Resource.from_contents(schema) @ Registry()
+    registry = _definitions(schema_dir, kube_version) @ registry
+    return jsonschema.Draft202012Validator(schema, registry=registry).iter_errors
+
+
+@lru_cache(maxsize=None)
+def _definitions(schema_dir: str, kube_version: str) -> Any:
+    from kubernetes_validate import utils
+    from referencing import Resource
+
+    return Resource.from_contents(utils.schema_contents(f"{schema_dir}/_definitions.json", kube_version))
+
+
+def _schema_version(kube_version: str) -> str:
+    """The newest bundled schema set not newer than ``kube_version`` (as kubernetes-validate picks)."""
+    from kubernetes_validate import utils
+    from packaging.version import Version
+
+    wanted = Version(utils.major_minor(kube_version.lstrip("v")))
+    candidates = [v for v in utils.all_versions() if Version(utils.major_minor(v)) <= wanted]
+    if not candidates or Version(utils.major_minor(candidates[-1])) != wanted:
+        raise ValueError(f"kubernetes-validate bundles no schemas for Kubernetes {kube_version}")
+    return candidates[-1]
+
+
+def _label_maps(obj: dict[str, Any]) -> list[tuple[str, dict]]:
+    maps = [("metadata.labels", (obj.get("metadata") or {}).get("labels") or {})]
+    template = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    if template.get("labels"):
+        maps.append(("spec.template.metadata.labels", template["labels"]))
+    return maps
+
+
+def _format(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path) or "<root>"
+    return f"{path}: {error.message[:300]}"
