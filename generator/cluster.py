@@ -75,6 +75,44 @@ class ObjectCluster:
     service_accounts: list[Obj] = field(default_factory=list)
     secrets: list[Obj] = field(default_factory=list)
 
+    @classmethod
+    def from_objects(cls, objects: list[Obj]) -> "ObjectCluster":
+        """Sort plain objects (e.g. ``kubectl get ... -o json`` items) into a cluster by kind."""
+        cluster = cls()
+        for obj in objects:
+            kind = obj.get("kind") if isinstance(obj, dict) else None
+            if kind == "List":
+                cluster = _absorb(cluster, cls.from_objects(list(obj.get("items") or [])))
+            elif kind == "CustomResourceDefinition":
+                cluster.crds.append(obj)
+            elif kind == "Deployment":
+                cluster.deployments.append(obj)
+            elif kind == "ServiceAccount":
+                cluster.service_accounts.append(obj)
+            elif kind == "Secret":
+                cluster.secrets.append(obj)
+            elif isinstance(kind, str) and str(obj.get("apiVersion", "")).startswith(FLINK_GROUP + "/"):
+                cluster.custom.setdefault(kind.lower() + "s", []).append(obj)
+            else:
+                raise ClusterError(f"cannot place object of kind {kind!r} in an offline cluster")
+        return cluster
+
+    @classmethod
+    def from_file(cls, path: str) -> "ObjectCluster":
+        """An offline cluster from a YAML/JSON file of objects (multi-document or a ``List``)."""
+        import yaml
+
+        try:
+            with open(path, encoding="utf-8") as handle:
+                docs = [d for d in yaml.safe_load_all(handle) if d is not None]
+        except OSError as exc:
+            raise ClusterError(f"{path}: cannot read the objects file: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ClusterError(f"{path}: not valid YAML/JSON: {exc}") from exc
+        if not all(isinstance(d, dict) for d in docs):
+            raise ClusterError(f"{path}: every document must be a Kubernetes object (a mapping)")
+        return cls.from_objects(docs)
+
     @staticmethod
     def _named(objs: list[Obj], name: str, namespace: str | None) -> Obj | None:
         for obj in objs:
@@ -124,6 +162,16 @@ class ObjectCluster:
         if secret is None:
             return None
         return sorted({*secret.get("data", {}), *secret.get("stringData", {})})
+
+
+def _absorb(into: "ObjectCluster", other: "ObjectCluster") -> "ObjectCluster":
+    for plural, objs in other.custom.items():
+        into.custom.setdefault(plural, []).extend(objs)
+    into.crds.extend(other.crds)
+    into.deployments.extend(other.deployments)
+    into.service_accounts.extend(other.service_accounts)
+    into.secrets.extend(other.secrets)
+    return into
 
 
 class KubernetesCluster:

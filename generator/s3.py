@@ -49,6 +49,7 @@ class S3Settings:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     max_attempts: int = 2
+    max_pool_connections: int = 10  # savepoint scans HEAD many prefixes concurrently
 
     @classmethod
     def from_values(cls, values: dict[str, Any], **overrides: Any) -> "S3Settings":
@@ -69,9 +70,11 @@ def make_client(settings: S3Settings) -> Any:
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        max_pool_connections=settings.max_pool_connections,
         s3={"addressing_style": "path" if settings.path_style else "auto"},
     )
-    return boto3.client(
+    # a fresh session: the default one caches the credentials it resolved first
+    return boto3.session.Session().client(
         "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config
     )
 
@@ -86,4 +89,6 @@ def describe_client_error(exc: Exception, what: str) -> str:
         if code in ("NoSuchBucket", "404"):
             return f"{what}: bucket does not exist ({code})"
         return f"{what}: S3 error {code}: {response.get('Error', {}).get('Message', '')}".rstrip(": ")
+    if type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
+        return f"{what}: no S3 credentials found (environment, profile or web identity): {exc}"
     return f"{what}: S3 unreachable: {exc}"

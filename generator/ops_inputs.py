@@ -1,0 +1,76 @@
+"""Inputs shared by ``savepoint``, ``upgrade-values`` and ``plan``: the operator's values files,
+a cluster (live or an offline objects file) and an S3 client configured from the values.
+
+Nothing heavy is imported here at module level: the kubernetes client and boto3 are imported by
+:class:`generator.cluster.KubernetesCluster` and :func:`generator.s3.make_client`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.cluster import Cluster, KubernetesCluster, ObjectCluster
+from generator.errors import InvalidInput, UsageError
+from generator.values_files import dig, merge_values_files, read_values_file
+
+
+@dataclass
+class ValuesInput:
+    paths: list[Path]
+    merged: dict[str, Any]
+
+    @classmethod
+    def read(cls, paths: list[Path] | None) -> "ValuesInput":
+        paths = list(paths or [])
+        return cls(paths, merge_values_files(paths))
+
+    def where(self, dotted: str) -> str:
+        """The file that sets ``dotted`` last (Helm order), for error messages."""
+        for path in reversed(self.paths):
+            if dig(read_values_file(path), dotted) is not None:
+                return f"{dotted} in {path}"
+        return dotted
+
+    def nonce(self, dotted: str) -> int:
+        """A non-negative integer nonce (absent = 0); anything else is an input error."""
+        value = dig(self.merged, dotted)
+        if value is None:
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidInput(
+                f"{self.where(dotted)}: must be a non-negative integer (a nonce), "
+                f"got {type(value).__name__} {value!r}"
+            )
+        return value
+
+    def string(self, dotted: str) -> str:
+        value = dig(self.merged, dotted)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise InvalidInput(f"{self.where(dotted)}: must be a string, got {type(value).__name__} {value!r}")
+        return value
+
+
+def open_cluster(*, objects_file: Path | None, kube_context: str | None, timeout: float) -> Cluster:
+    """An offline cluster from ``--objects`` (saved ``kubectl get -o yaml``) or the live one."""
+    if objects_file is not None:
+        return ObjectCluster.from_file(str(objects_file))
+    return KubernetesCluster(context=kube_context, timeout_seconds=timeout)
+
+
+def open_s3(values: ValuesInput, timeout: float, workers: int = 16) -> Any:
+    """A boto3 client configured like the chart's pods (s3.endpoint/region/pathStyleAccess)."""
+    from generator.s3 import S3Settings, make_client
+
+    if timeout <= 0:
+        raise UsageError("--request-timeout must be positive")
+    settings = S3Settings.from_values(
+        values.merged, connect_timeout=timeout, read_timeout=timeout, max_pool_connections=workers
+    )
+    try:
+        return make_client(settings)
+    except Exception as exc:  # noqa: BLE001 - invalid endpoint URL, region...
+        raise InvalidInput(f"cannot configure the S3 client from the values (s3.endpoint/s3.region): {exc}") from exc

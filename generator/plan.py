@@ -1,0 +1,303 @@
+"""``ranker-values plan OLD NEW``: render both with the Helm SDK and say, per Flink job, what the
+operator will do with the change (rules in :mod:`generator.operator_rules`), plus what happens
+to the plain Kubernetes objects (a Job whose spec changed is recreated under a new name, so it
+runs again).
+
+Exit codes: 0 nothing dangerous (or every danger listed in ``--intended``), 1 a dangerous change
+not declared intended (or invalid input), 2 usage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import InvalidInput, UsageError
+from generator.operator_rules import DiffType, SpecDiff, diff_spec, effective_upgrade_mode, flatten_config
+from generator.values_files import deep_merge, merge_values_files, read_values_file
+
+DANGERS: dict[str, str] = {
+    "redeploy": "savepoint redeploy: the update job's running state is discarded",
+    "stateless-upgrade": "stateless upgrade: the update job restarts from empty state",
+    "delete": "the update FlinkDeployment is deleted: the streaming job is cancelled",
+    "bootstrap-rerun": "the finished bootstrap runs again",
+    "upload-rerun": "the upload Job runs again: Redis feature values are overwritten with the bootstrap's",
+}
+BATCH_COMPONENTS = ("bootstrap",)
+LABEL_COMPONENT = "app.kubernetes.io/component"
+_JOB_HASH = re.compile(r"-[0-9a-f]{8}$")
+
+
+@dataclass
+class Verdict:
+    ref: str  # "FlinkDeployment/ranker-update (update)"
+    action: str  # unchanged | ignored | scale | upgrade | redeploy | rerun | deploy | delete | recreate | suspend | resume | change
+    summary: str
+    diff: SpecDiff | None = None
+    warnings: list[str] = field(default_factory=list)
+    danger: str | None = None  # a key of DANGERS
+
+
+@dataclass
+class Plan:
+    flink: list[Verdict]
+    other: list[Verdict]
+
+    @property
+    def dangers(self) -> list[str]:
+        return sorted({v.danger for v in self.flink + self.other if v.danger})
+
+    def undeclared(self, intended: set[str]) -> list[str]:
+        return [d for d in self.dangers if d not in intended]
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def layered_values(base: list[Path], top: Path, extra: list[Path] | None = None) -> dict[str, Any]:
+    return deep_merge(deep_merge(merge_values_files(base), read_values_file(top)), merge_values_files(extra or []))
+
+
+def render_objects(chart: Path, values: dict[str, Any], release: str, namespace: str, label: str) -> list[dict]:
+    """Every object the chart renders (helm test hooks excluded); a fresh chart handle each time."""
+    import helm_python
+    import yaml
+
+    if not (chart / "Chart.yaml").is_file():
+        raise UsageError(f"{chart}: not a chart (no Chart.yaml); pass --chart")
+    try:
+        with helm_python.Chart.load(str(chart)) as loaded:
+            texts = loaded.render(values, name=release, namespace=namespace, revision=1, is_install=True)
+    except helm_python.HelmError as exc:
+        raise InvalidInput(f"rendering {label} with {chart} failed: {exc}") from exc
+    objects = []
+    for template in sorted(texts):
+        if template.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.safe_load_all(texts[template]):
+            if isinstance(doc, dict) and not _is_test_hook(doc):
+                objects.append(doc)
+    return objects
+
+
+def _is_test_hook(obj: dict) -> bool:
+    hook = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return "test" in str(hook)
+
+
+# --- pairing and classification -------------------------------------------------------------
+
+
+def _component(obj: dict) -> str:
+    return str(((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_COMPONENT, ""))
+
+
+def _name(obj: dict) -> str:
+    return str((obj.get("metadata") or {}).get("name", "?"))
+
+
+def _pair_key(obj: dict) -> tuple[str, str, str]:
+    kind = str(obj.get("kind"))
+    if kind == "FlinkDeployment":
+        return (kind, _component(obj), "")
+    if kind == "Job":  # the chart names Jobs <name>-<spec hash>: same Job, new hash = recreated
+        return (kind, _component(obj), _JOB_HASH.sub("", _name(obj)))
+    return (kind, "", _name(obj))
+
+
+def _by_key(objects: list[dict]) -> dict[tuple[str, str, str], dict]:
+    out: dict[tuple[str, str, str], dict] = {}
+    for obj in objects:
+        key = _pair_key(obj)
+        if key in out:
+            raise InvalidInput(f"the chart rendered two {key[0]} objects for component {key[1] or key[2]!r}: cannot pair them")
+        out[key] = obj
+    return out
+
+
+def make_plan(old_objects: list[dict], new_objects: list[dict]) -> Plan:
+    old, new = _by_key(old_objects), _by_key(new_objects)
+    flink, other = [], []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if key[0] == "FlinkDeployment":
+            flink.append(classify_flink(key[1], before, after))
+        elif key[0] == "Job":
+            other.append(classify_job(key[1], before, after))
+        else:
+            verdict = classify_other(before, after)
+            if verdict is not None:
+                other.append(verdict)
+    _warn_config_not_picked_up(old, new, flink)
+    return Plan(flink, other)
+
+
+def _ref(obj: dict, component: str) -> str:
+    return f"{obj.get('kind')}/{_name(obj)} ({component})" if component else f"{obj.get('kind')}/{_name(obj)}"
+
+
+def classify_flink(component: str, old: dict | None, new: dict | None) -> Verdict:
+    ref = _ref(new or old or {}, component)
+    batch = component in BATCH_COMPONENTS
+    if old is None:
+        if batch:
+            return Verdict(ref, "deploy", "new: the bootstrap runs")
+        start = ((new or {}).get("spec", {}).get("job") or {}).get("initialSavepointPath") or ""
+        verdict = Verdict(ref, "deploy", f"new: first start, from initialSavepointPath {start!r}")
+        if not start:
+            verdict.warnings.append("no initialSavepointPath: the job starts from empty state")
+        return verdict
+    if new is None:
+        if batch:
+            return Verdict(ref, "delete", "deleted: the finished bootstrap's cluster is removed (adding it back later runs it again)")
+        conf = flatten_config((old.get("spec") or {}).get("flinkConfiguration"))
+        on_delete = conf.get("kubernetes.operator.job.savepoint-on-deletion", "false")
+        how = "a savepoint is taken first (savepoint-on-deletion)" if on_delete == "true" else "NO savepoint is taken (savepoint-on-deletion is off)"
+        return Verdict(ref, "delete", f"deleted: the job is cancelled; {how}", danger="delete")
+    diff = diff_spec(old.get("spec") or {}, new.get("spec") or {})
+    verdict = _batch_verdict(ref, diff) if batch else _streaming_verdict(ref, diff, new.get("spec") or {})
+    verdict.diff = diff
+    return verdict
+
+
+def _batch_verdict(ref: str, diff: SpecDiff) -> Verdict:
+    if not diff.changes:
+        return Verdict(ref, "unchanged", "unchanged")
+    if diff.type == DiffType.IGNORE:
+        return Verdict(ref, "ignored", "ignored by the operator (only fields it does not act on changed)")
+    return Verdict(
+        ref, "rerun",
+        "RE-RUN of the finished bootstrap: the operator redeploys a FINISHED job on any spec change, "
+        "and a batch job has no savepoint, so it runs again from the start",
+        danger="bootstrap-rerun",
+    )
+
+
+def _streaming_verdict(ref: str, diff: SpecDiff, new_spec: dict) -> Verdict:
+    if not diff.changes:
+        return Verdict(ref, "unchanged", "unchanged")
+    kind = diff.type
+    if kind == DiffType.SAVEPOINT_REDEPLOY:
+        start = (new_spec.get("job") or {}).get("initialSavepointPath") or "(none)"
+        verdict = Verdict(ref, "redeploy", f"SAVEPOINT REDEPLOY from {start}: the running state is discarded", danger="redeploy")
+        if not diff.changed("job.initialSavepointPath"):
+            verdict.warnings.append(f"initialSavepointPath did not change: the job goes back to {start}")
+        return verdict
+    if kind == DiffType.UPGRADE:
+        return _upgrade_verdict(ref, diff, new_spec)
+    if kind == DiffType.SCALE:
+        return Verdict(ref, "scale", "scale: rescaled in place when the job supports it (else the operator upgrades with a savepoint)")
+    verdict = Verdict(ref, "ignored", "ignored by the operator: " + ", ".join(c.path for c in diff.changes))
+    trigger = diff.changed("job.savepointTriggerNonce")
+    if trigger and trigger.new is not None:
+        verdict.summary += "; the new savepointTriggerNonce triggers a manual savepoint"
+    if diff.changed("job.initialSavepointPath"):
+        verdict.warnings.append(
+            "initialSavepointPath changed alone: this does nothing to a running job (it is read only on the "
+            "first deployment or with a savepointRedeployNonce bump; see upgrade-values --reseed)"
+        )
+    return verdict
+
+
+def _upgrade_verdict(ref: str, diff: SpecDiff, new_spec: dict) -> Verdict:
+    state = diff.changed("job.state")
+    if state and state.new == "suspended":
+        return Verdict(ref, "suspend", f"suspend: the job stops ({effective_upgrade_mode(new_spec)} mode)")
+    if state and state.old == "suspended":
+        return Verdict(ref, "resume", "resume: the job starts again from its suspend savepoint/checkpoint")
+    mode = effective_upgrade_mode(new_spec)
+    fields = ", ".join(c.path for c in diff.of_type(DiffType.UPGRADE)[:6])
+    if mode == "stateless":
+        return Verdict(ref, "upgrade", f"STATELESS upgrade ({fields}): the job restarts from empty state", danger="stateless-upgrade")
+    how = "stop-with-savepoint, then start from it" if mode == "savepoint" else "from the latest checkpoint (last-state, HA metadata)"
+    return Verdict(ref, "upgrade", f"upgrade via {how}: {fields}")
+
+
+def classify_job(component: str, old: dict | None, new: dict | None) -> Verdict:
+    ref = _ref(new or old or {}, component)
+    if old is None:
+        return Verdict(ref, "deploy", "new Job: runs")
+    if new is None:
+        return Verdict(ref, "delete", "deleted (a finished Job's record is removed; adding it back runs it again)")
+    if _name(old) == _name(new) and old.get("spec") == new.get("spec"):
+        return Verdict(ref, "unchanged", "unchanged")
+    danger = {"bootstrap": "bootstrap-rerun", "upload": "upload-rerun"}.get(component)
+    what = {"train": "the model is trained again and its file rewritten"}.get(component, "it runs again")
+    return Verdict(ref, "recreate", f"spec changed: Job/{_name(old)} is replaced by Job/{_name(new)}, so {what}", danger=danger)
+
+
+def classify_other(old: dict | None, new: dict | None) -> Verdict | None:
+    obj = new or old or {}
+    ref = _ref(obj, _component(obj))
+    if old is None:
+        return Verdict(ref, "deploy", "new")
+    if new is None:
+        return Verdict(ref, "delete", "deleted")
+    if old == new:
+        return None
+    return Verdict(ref, "change", "changed")
+
+
+def _warn_config_not_picked_up(old: dict, new: dict, flink: list[Verdict]) -> None:
+    """The ranking config lives in a ConfigMap; the operator only reacts to the FlinkDeployment spec."""
+    changed_maps = [k[2] for k in new if k[0] == "ConfigMap" and k in old and old[k] != new[k]]
+    if not changed_maps:
+        return
+    for verdict in flink:
+        if verdict.action in ("unchanged", "ignored"):
+            verdict.warnings.append(
+                f"ConfigMap {', '.join(changed_maps)} changed but this spec did not: the operator does not "
+                "restart the job, which keeps the config it started with"
+            )
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def render_report(plan: Plan, intended: set[str]) -> str:
+    lines = ["Flink jobs (what the operator will do):"]
+    for v in plan.flink:
+        lines.append(f"  {v.ref}: {v.summary}")
+        if v.diff is not None:
+            for change in v.diff.changes[:12]:
+                lines.append(f"      {change.type.name:<18} {change.path}: {_short(change.old)} -> {_short(change.new)}")
+            if len(v.diff.changes) > 12:
+                lines.append(f"      ... {len(v.diff.changes) - 12} more")
+        lines.extend(f"      warning: {w}" for w in v.warnings)
+    shown = [v for v in plan.other if v.action != "unchanged"]
+    if shown:
+        lines.append("Other objects:")
+        lines.extend(f"  {v.ref}: {v.summary}" for v in shown)
+    dangers = plan.dangers
+    if not dangers:
+        lines.append("Safe: no state is discarded and nothing finished runs again.")
+    for d in dangers:
+        mark = "intended" if d in intended else "NOT DECLARED"
+        lines.append(f"DANGER [{d}] ({mark}): {DANGERS[d]}")
+    missing = plan.undeclared(intended)
+    if missing:
+        lines.append(f"Refusing (exit 1): pass --intended {','.join(missing)} if this is what you want.")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = "(absent)" if value is None else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_intended(text: str | None) -> set[str]:
+    names = {n.strip() for n in (text or "").split(",") if n.strip()}
+    unknown = sorted(names - set(DANGERS))
+    if unknown:
+        raise UsageError(f"--intended: unknown {', '.join(unknown)} (known: {', '.join(DANGERS)})")
+    return names
+
+
+def plan_files(
+    old: Path, new: Path, base: list[Path], chart: Path, release: str, namespace: str, add: list[Path] | None = None
+) -> Plan:
+    old_objects = render_objects(chart, layered_values(base, old), release, namespace, f"OLD ({old})")
+    new_objects = render_objects(chart, layered_values(base, new, add), release, namespace, f"NEW ({new})")
+    return make_plan(old_objects, new_objects)
