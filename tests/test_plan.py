@@ -147,13 +147,19 @@ def test_disabling_update_deletes_the_streaming_job(tmp_path):
 
 
 def test_ranking_config_change_is_explained(tmp_path):
-    """The config is a ConfigMap: either the FlinkDeployment spec changes (upgrade) or we warn."""
+    """A config change reaches the update job: the chart puts the config checksum in its podTemplate,
+    so the operator upgrades it via stop-with-savepoint (and plan does not need its fallback warning)."""
     config = yaml.safe_load(yaml.safe_load(BASE[1].read_text())["ranking"]["config"])
     config["features"][0]["name"] = "popularity_v2"  # a feature change: new state, new model input
     plan = plan_of(tmp_path, {}, {"ranking": {"config": yaml.safe_dump(config)}})
     assert any(v.ref.startswith("ConfigMap/") and v.action == "change" for v in plan.other)
     update = verdict(plan, "update")
-    assert update.action == "upgrade" or any("keeps the config it started with" in w for w in update.warnings)
+    assert update.action == "upgrade", update
+    (pod,) = [c for c in update.diff.changes if c.path == "podTemplate"]
+    old_sum, new_sum = (c["metadata"]["annotations"]["checksum/config"] for c in (pod.old, pod.new))
+    assert old_sum != new_sum
+    assert not any("keeps the config it started with" in w for w in update.warnings)
+    assert verdict(plan, "bootstrap").action == "unchanged", verdict(plan, "bootstrap")
 
 
 # --- upgrade-values output goes through plan ------------------------------------------------

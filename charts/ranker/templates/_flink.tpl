@@ -3,7 +3,7 @@ FlinkDeployment shared by bootstrap (batch, stateless) and update (streaming, sa
 Valid for the operator 1.9 and 1.15 CRDs: flinkVersion v1_15, flinkConfiguration flat keys with
 string values only, JobManager/TaskManager memory always set, name <= 45 characters.
 Call with (dict "ctx" $ "component" "update" "stage" $stage "conf" $flinkConf "job" $jobExtras
-"restartNonce" 0).
+"restartNonce" 0 "podAnnotations" $extraPodAnnotations).
 */}}
 
 {{/* Flink settings both stages share: slots, scratch dir, S3 endpoint for the s3 plugin. */}}
@@ -56,7 +56,7 @@ spec:
     metadata:
       labels:
         {{- include "ranker.selectorLabels" . | nindent 8 }}
-      {{- with $stage.podAnnotations }}
+      {{- with merge (dict) (.podAnnotations | default dict) ($stage.podAnnotations | default dict) }}
       annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
