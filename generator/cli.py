@@ -6,6 +6,11 @@ xgboost, helm_python) are only imported inside the command that needs them.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from generator import __version__
@@ -31,9 +36,400 @@ def fail(err: RankerError) -> typer.Exit:
 
 # --- validate / gen / schema (issue 2) -------------------------------------------------------
 
+EXIT_INTERNAL = 70  # a bug in ranker-values (EX_SOFTWARE): reported in one line, never a traceback
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+_ENV_HELP = "Check the config against this environment: reads values/NAME.yaml (dev relaxes storage rules)."
+_ENV_FILE_HELP = "Read the environment's values from this file instead of values/NAME.yaml."
+
+
+@contextmanager
+def _guarded():
+    """RankerError → its report and exit code; anything else → one line and EXIT_INTERNAL."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except RankerError as err:
+        raise fail(err) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        typer.echo(f"ranker-values: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+@app.command()
+def validate(
+    configs: list[Path] = typer.Argument(..., metavar="CONFIG...", help="Ranking config files (Metarank 0.4)."),
+    env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help=_ENV_HELP),
+    env_file: Optional[Path] = typer.Option(None, "--env-file", metavar="PATH", help=_ENV_FILE_HELP),
+    output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or github (annotations)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every error, not only the first 10."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+) -> None:
+    """Validate ranking configs. Exit 0 valid, 1 invalid, 2 usage error or unreadable file."""
+    from generator.errors import EXIT_INVALID, EXIT_OK
+    from generator.pipeline import load_env_profile, validate_config
+    from generator.report import render_github, render_github_fatal, render_json, render_text
+
+    exit_code = EXIT_OK
+    results = []
+    with _guarded():
+        load_env_profile(env, env_file)  # a bad --env is one usage error, not one per file
+        for config in configs:
+            try:
+                result = validate_config(config, env, env_file)
+            except RankerError as err:  # this file cannot be read: report it, go on with the rest
+                results.append((str(config), err.diagnostics, err.message))
+                exit_code = max(exit_code, err.exit_code)
+                continue
+            results.append((result.file, result.diagnostics, None))
+            if not result.ok or (strict and result.warnings):
+                exit_code = max(exit_code, EXIT_INVALID)
+        if output is OutputFormat.json:
+            typer.echo(render_json(results))
+        elif output is OutputFormat.github:
+            lines = [render_github(diagnostics) for _, diagnostics, _ in results if diagnostics]
+            lines += [render_github_fatal(file, fatal) for file, _, fatal in results if fatal]
+            if lines:
+                typer.echo("\n".join(lines))
+        else:
+            for file, diagnostics, fatal in results:
+                typer.echo(f"{file}: error: {fatal}" if fatal else render_text(file, diagnostics, verbose))
+    raise typer.Exit(exit_code)
+
+
+@app.command()
+def gen(
+    config: Path = typer.Argument(..., metavar="CONFIG", help="The ranking config (Metarank 0.4)."),
+    env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help=_ENV_HELP),
+    env_file: Optional[Path] = typer.Option(None, "--env-file", metavar="PATH", help=_ENV_FILE_HELP),
+    out: Path = typer.Option(Path("values/generated"), "--out", metavar="DIR", help="Where to write the values files."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every error, not only the first 10."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+) -> None:
+    """Validate CONFIG, then write one Helm values file per lifecycle step into DIR:
+    bootstrap.yaml, train.yaml, upload.yaml, api.yaml, update.yaml."""
+    from generator.emit import write_values
+    from generator.pipeline import validate_config
+    from generator.report import format_line, render_text
+
+    with _guarded():
+        result = validate_config(config, env, env_file)
+        if not result.ok or result.deployment is None or (strict and result.warnings):
+            typer.echo(render_text(result.file, result.diagnostics, verbose), err=True)
+            typer.echo(f"{result.file}: nothing generated", err=True)
+            raise typer.Exit(1)
+        for warning in result.warnings:
+            typer.echo(format_line(warning), err=True)
+        for path in write_values(result.deployment, out):
+            typer.echo(f"wrote {path}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the ranking config (for editors: yaml-language-server)."""
+    from generator.schema import schema_text
+
+    with _guarded():
+        typer.echo(schema_text(), nl=False)
+
+
 # --- savepoint / upgrade-values / plan (issue 4) ---------------------------------------------
 
+savepoint_app = typer.Typer(
+    help="Find (latest) or take (trigger) savepoints of a release's update job.", no_args_is_help=True
+)
+app.add_typer(savepoint_app, name="savepoint")
+
+_VALUES_HELP = "Helm values files as deployed (merged left to right like helm -f): s3.*, ranking.paths.*, stages.*."
+_RELEASE_HELP = "Helm release name: its FlinkDeployments are found by labels (app.kubernetes.io/instance)."
+_OBJECTS_HELP = "Read the cluster objects from this file (kubectl get ... -o yaml) instead of the API server."
+_TIMEOUT_HELP = "Seconds allowed for each S3 / Kubernetes request (connect and read)."
+
+
+class SavepointSource(str, Enum):
+    auto = "auto"
+    cluster = "cluster"
+    s3 = "s3"
+    all = "all"
+
+
+class TriggerMode(str, Enum):
+    auto = "auto"
+    snapshot = "snapshot"
+    nonce = "nonce"
+
+
+class PlainOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _cluster_or_none(release, objects, kube_context, timeout):
+    from generator.errors import UsageError
+    from generator.ops_inputs import open_cluster
+
+    if release is None and objects is None:
+        return None
+    if release is None:
+        raise UsageError("--objects needs --release to find the release's objects")
+    return open_cluster(objects_file=objects, kube_context=kube_context, timeout=timeout)
+
+
+@savepoint_app.command("latest")
+def savepoint_latest(
+    values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help=_VALUES_HELP),
+    release: Optional[str] = typer.Option(None, "--release", metavar="NAME", help=_RELEASE_HELP),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
+    objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
+    source: SavepointSource = typer.Option(
+        SavepointSource.auto, "--source",
+        help="cluster: operator records (verified on S3 newest-first); s3: scan the savepoint directory; "
+        "all: both; auto: all with a cluster, else s3.",
+    ),
+    savepoints_dir: Optional[str] = typer.Option(
+        None, "--savepoints-dir", metavar="URI", help="Default: ranking.paths.savepoints from the values."
+    ),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Require _metadata on S3 for cluster candidates."),
+    output: PlainOrJson = typer.Option(PlainOrJson.text, "--format"),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP),
+) -> None:
+    """Print the newest COMPLETED savepoint of the update job (a directory with _metadata)."""
+    import json
+
+    from generator import savepoint as sp
+    from generator.errors import UsageError
+    from generator.ops_inputs import ValuesInput, open_s3
+
+    with _guarded():
+        vals = ValuesInput.read(values)
+        cluster = _cluster_or_none(release, objects, kube_context, request_timeout)
+        mode = source.value if source != SavepointSource.auto else ("all" if cluster else "s3")
+        if mode in ("cluster", "all") and cluster is None:
+            raise UsageError(f"--source {mode} needs --release (and a cluster)")
+        found = None
+        if cluster is not None and mode in ("cluster", "all"):
+            deployment = sp.require_stage_deployment(cluster, release, namespace)
+            found = sp.cluster_candidates(cluster, deployment)
+        scan = mode in ("s3", "all")
+        use_s3 = scan or verify
+        client = open_s3(vals, request_timeout) if use_s3 else None
+        counter = sp.RequestCounter(client) if client is not None else None
+        directory = savepoints_dir or vals.string("ranking.paths.savepoints")
+        result = sp.latest_savepoint(cluster_found=found, s3_client=client, savepoints_dir=directory, scan=scan)
+        if output == PlainOrJson.json:
+            typer.echo(json.dumps(_latest_json(result, counter), indent=2))
+        else:
+            typer.echo(result.chosen.path)
+            when = f"{result.chosen.time:%Y-%m-%d %H:%M:%S} UTC" if result.chosen.time else "time unknown"
+            check = "_metadata present on S3" if result.verified else "NOT verified on S3"
+            typer.echo(f"newest complete savepoint ({when}, {result.chosen.source}; {check})", err=True)
+            typer.echo(f"{len(result.candidates)} candidate(s), {len(result.incomplete)} incomplete director(ies) skipped", err=True)
+            for note in result.notes:
+                typer.echo(f"note: {note}", err=True)
+            if counter is not None:
+                typer.echo(counter.summary(), err=True)
+
+
+def _latest_json(result, counter) -> dict:
+    def item(s):
+        return {"path": s.path, "time": s.time.isoformat() if s.time else None, "source": s.source}
+
+    return {
+        "path": result.chosen.path,
+        "chosen": item(result.chosen),
+        "verified": result.verified,
+        "candidates": [item(c) for c in result.candidates],
+        "incomplete": result.incomplete,
+        "notes": result.notes,
+        "s3_requests": dict(counter.by_operation) if counter is not None else {},
+    }
+
+
+@savepoint_app.command("trigger")
+def savepoint_trigger(
+    release: str = typer.Option(..., "--release", metavar="NAME", help=_RELEASE_HELP),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
+    objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
+    mode: TriggerMode = typer.Option(
+        TriggerMode.auto, "--mode",
+        help="snapshot: create a FlinkStateSnapshot (operator >= 1.10); nonce: bump the deprecated "
+        "spec.job.savepointTriggerNonce; auto: snapshot when the CRD is installed.",
+    ),
+    timeout: float = typer.Option(600.0, "--timeout", metavar="SECONDS", help="Give up waiting after this long."),
+    poll_interval: float = typer.Option(5.0, "--poll-interval", metavar="SECONDS"),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP),
+) -> None:
+    """Take a manual savepoint of the running update job and wait for it (progress on stderr)."""
+    from generator import savepoint as sp
+    from generator.errors import UsageError
+    from generator.ops_inputs import open_cluster
+
+    with _guarded():
+        if timeout <= 0 or poll_interval <= 0:
+            raise UsageError("--timeout and --poll-interval must be positive")
+        cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
+        deployment = sp.require_stage_deployment(cluster, release, namespace)
+        waiter = sp.Waiter(timeout=timeout, poll_interval=poll_interval)
+        result = sp.trigger_savepoint(cluster, deployment, waiter, mode.value)
+        typer.echo(result.path)
+        if result.values_hint:
+            typer.echo(
+                "the live spec now differs from the Helm values; to keep them in agreement add to your values:\n"
+                + result.values_hint,
+                err=True,
+            )
+
+
+@app.command("upgrade-values")
+def upgrade_values(
+    out: Path = typer.Option(..., "--out", "-o", metavar="FILE", help="The values file to write (atomically)."),
+    values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help=_VALUES_HELP),
+    reseed_: bool = typer.Option(
+        False, "--reseed", help="Re-seed from a savepoint (default: the bootstrap savepoint): DISCARDS the running state."
+    ),
+    savepoint: Optional[str] = typer.Option(None, "--savepoint", metavar="URI", help="The savepoint to re-seed from."),
+    release: Optional[str] = typer.Option(None, "--release", metavar="NAME", help=_RELEASE_HELP + " Reads the live nonces."),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
+    objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
+    allow_empty_state: bool = typer.Option(False, "--allow-empty-state", help="Allow values that start the update job empty."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation of a re-seed."),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP),
+) -> None:
+    """Write the values file for a normal upgrade (pins nonces) or a re-seed (--reseed)."""
+    from generator import upgrade as up
+    from generator.errors import UsageError
+    from generator.ops_inputs import ValuesInput, open_s3
+
+    with _guarded():
+        if savepoint and not reseed_:
+            raise UsageError("--savepoint only makes sense with --reseed")
+        vals = ValuesInput.read(values)
+        cluster = _cluster_or_none(release, objects, kube_context, request_timeout)
+        current = up.read_current(vals, cluster, release, namespace)
+        client = open_s3(vals, request_timeout)
+        if reseed_:
+            result = up.reseed(current, client, savepoint, allow_empty_state)
+            up.confirm_reseed(release or "reseed", up.reseed_warning(current, release, result), yes=yes)
+        else:
+            result = up.normal_upgrade(current, client, allow_empty_state)
+        text = up.render_file(result, [str(p) for p in values])
+        path = up.write_upgrade_values(out, text)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(f"update job starts from: {result.start.description}", err=True)
+        typer.echo(f"wrote {path} ({'RE-SEED' if result.mode == 'reseed' else 'normal upgrade'})")
+
+@app.command("plan")
+def plan(
+    old: Path = typer.Argument(..., metavar="OLD_VALUES", help="Values file of what is deployed now (layered on --values)."),
+    new: Path = typer.Argument(..., metavar="NEW_VALUES", help="Values file of what you are about to deploy."),
+    values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help="Base values under both (e.g. values/prod.yaml)."),
+    release: str = typer.Option("ranker", "--release", metavar="NAME", help="Release name used for rendering."),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    chart: Path = typer.Option(Path("charts/ranker"), "--chart", metavar="DIR"),
+    add: list[Path] = typer.Option(
+        [], "--add", metavar="FILE", help="Values layered on NEW only, last (e.g. the upgrade-values output)."
+    ),
+    intended: Optional[str] = typer.Option(
+        None, "--intended", metavar="LIST",
+        help="Dangerous changes you mean to make, comma-separated: redeploy, stateless-upgrade, delete, "
+        "bootstrap-rerun, upload-rerun.",
+    ),
+) -> None:
+    """Render OLD and NEW with the Helm SDK and explain what the Flink operator will do.
+
+    Exit 0: safe (or every danger declared with --intended); 1: a dangerous change not declared,
+    or invalid input; 2: usage."""
+    from generator import plan as pl
+
+    with _guarded():
+        wanted = pl.parse_intended(intended)
+        result = pl.plan_files(old, new, values, chart, release, namespace, add)
+        typer.echo(pl.render_report(result, wanted))
+        if result.undeclared(wanted):
+            raise typer.Exit(1)
+
+
 # --- check (issue 5) -------------------------------------------------------------------------
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class DoneStep(str, Enum):
+    none = "none"
+    bootstrap = "bootstrap"
+    train = "train"
+    upload = "upload"
+    api = "api"
+    update = "update"
+
+
+_CHECK_NAMES_HELP = "Check groups (s3, events, model, redis, cluster) or names (s3.workdir, model.xgboost …); repeat or comma-separate."
+
+
+@app.command()
+def check(
+    config: Path = typer.Argument(..., metavar="CONFIG", help="The ranking config (Metarank 0.4)."),
+    values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help="Helm values files (merged like helm -f): s3.*, externalRedis.*, flink.*."),
+    only: list[str] = typer.Option([], "--only", metavar="NAME", help="Run only these checks. " + _CHECK_NAMES_HELP),
+    skip: list[str] = typer.Option([], "--skip", metavar="NAME", help="Skip these checks. " + _CHECK_NAMES_HELP),
+    output: CheckFormat = typer.Option(CheckFormat.text, "--format", help="text (a table) or json."),
+    done: DoneStep = typer.Option(
+        DoneStep.none, "--done", help="The last lifecycle step that has finished: its outputs must exist (✗), later ones may not yet (!)."
+    ),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", help="Time allowed for each check."),
+    redis_url: Optional[str] = typer.Option(None, "--redis-url", metavar="URL", help="Reach Redis here instead of inference.state host/port (e.g. via port-forward)."),
+    redis_password_env: str = typer.Option("REDIS_PASSWORD", "--redis-password-env", metavar="NAME", help="Environment variable holding the Redis password."),
+    events_sample: int = typer.Option(1000, "--events-sample", metavar="N", help="Validate the first N events of the bootstrap source."),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX", help="kubeconfig context (default: the current one)."),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS", help="Namespace the release is installed in."),
+    objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help="Read cluster objects from this file (kubectl get … -o yaml) instead of the API server."),
+    env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help=_ENV_HELP),
+    env_file: Optional[Path] = typer.Option(None, "--env-file", metavar="PATH", help=_ENV_FILE_HELP),
+) -> None:
+    """Preflight: check S3, the bootstrap events, trained models, Redis and the cluster, concurrently.
+    Prints ✓ / ✗ / ! with a reason and a fix per check; exit 0 when no check failed (✗), 1 otherwise."""
+    from generator.check import CheckOptions, all_passed, render_json, render_text, run_preflight
+    from generator.errors import UsageError
+    from generator.pipeline import load_deployment
+    from generator.values_files import merge_values_files
+
+    with _guarded():
+        if timeout <= 0 or events_sample <= 0:
+            raise UsageError("--timeout and --events-sample must be positive")
+        deployment = load_deployment(config, env, env_file)
+        cluster = None
+        if objects is not None:
+            from generator.ops_inputs import open_cluster
+
+            cluster = open_cluster(objects_file=objects, kube_context=None, timeout=timeout)
+        options = CheckOptions(
+            values=merge_values_files(list(values)),
+            done=done.value,
+            timeout=timeout,
+            redis_url=redis_url,
+            redis_password_env=redis_password_env,
+            events_sample=events_sample,
+            kube_context=kube_context,
+            namespace=namespace,
+            cluster=cluster,
+        )
+        results = run_preflight(deployment, options, only, skip)
+        typer.echo(render_json(results) if output is CheckFormat.json else render_text(results))
+    raise typer.Exit(0 if all_passed(results) else 1)
 
 
 def _version(value: bool) -> None:

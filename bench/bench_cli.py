@@ -1,0 +1,101 @@
+"""Benchmark of the ranker-values start-up and validation paths (a script, not a timed test).
+
+    .venv/bin/python bench/bench_cli.py [--runs 10]
+
+Prints medians of:
+  * cold `ranker-values --help`, `gen examples/config.yml` (fresh interpreter per run);
+  * `validate` on a generated 2,000-feature config, cold (subprocess) and in-process (warm);
+  * a bare `python -c pass` for reference.
+The package is byte-compiled first (`compileall`): the environment sets
+PYTHONDONTWRITEBYTECODE=1, so without it every start would recompile generator/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "config.yml"
+FEATURE_SHAPES = [
+    {"type": "number", "scope": "item", "source": "item.f{i}"},
+    {"type": "rate", "top": "click", "bottom": "impression", "scope": "item", "bucket": "24h", "periods": [7, 30]},
+    {"type": "interaction_count", "interaction": "click", "scope": "item"},
+    {"type": "string", "scope": "item", "source": "item.s{i}", "values": ["a", "b", "c"]},
+]
+
+
+def big_config(features: int) -> str:
+    """The bundled example with ``features`` features, all used by its lambdamart model."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["features"] = [
+        {"name": f"f{i}", **{k: v.format(i=i) if isinstance(v, str) else v for k, v in FEATURE_SHAPES[i % 4].items()}}
+        for i in range(features)
+    ]
+    data["models"]["xgboost"]["features"] = [f["name"] for f in data["features"]]
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def cli() -> list[str]:
+    script = Path(sys.executable).with_name("ranker-values")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "generator.cli"]
+
+
+def time_runs(command: list[str], runs: int, expect: int = 0) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        proc = subprocess.run(command, cwd=REPO, capture_output=True)
+        times.append(time.perf_counter() - started)
+        if proc.returncode != expect:
+            sys.exit(f"{' '.join(command)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
+    return times
+
+
+def report(name: str, times: list[float]) -> None:
+    print(f"{name:<52} median {statistics.median(times) * 1000:8.1f} ms   "
+          f"min {min(times) * 1000:8.1f} ms   runs {len(times)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--features", type=int, default=2000)
+    args = parser.parse_args()
+
+    compileall.compile_dir(REPO / "generator", quiet=1)
+    with tempfile.TemporaryDirectory(prefix="ranker-bench-") as tmp:
+        big = Path(tmp) / "big-config.yml"
+        big.write_text(big_config(args.features))
+        out = Path(tmp) / "out"
+        print(f"python {sys.version.split()[0]}; {args.features}-feature config: {big.stat().st_size / 1024:.0f} KiB")
+        report("python -c pass (reference)", time_runs([sys.executable, "-c", "pass"], args.runs))
+        report("cold ranker-values --help", time_runs([*cli(), "--help"], args.runs))
+        report("cold ranker-values gen examples/config.yml", time_runs([*cli(), "gen", str(EXAMPLE), "--out", str(out)], args.runs))
+        report(f"cold ranker-values validate ({args.features} features)", time_runs([*cli(), "validate", str(big)], args.runs))
+
+        from generator.pipeline import validate_config
+
+        started = time.perf_counter()
+        result = validate_config(big)
+        first = time.perf_counter() - started
+        assert result.ok, result.diagnostics[:3]
+        report(f"in-process validate_config ({args.features} features), first", [first])
+        warm = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            validate_config(big)
+            warm.append(time.perf_counter() - started)
+        report(f"in-process validate_config ({args.features} features), warm", warm)
+
+
+if __name__ == "__main__":
+    main()

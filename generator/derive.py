@@ -1,0 +1,75 @@
+"""Build the typed :class:`model.Deployment` from a validated config (and an optional env).
+
+Defaults are Metarank 0.4.1's own (``InferenceConfig``: port 8080, host 0.0.0.0; Redis port
+6379). A parallelism the config does not set stays ``None``: the chart's default applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.loader import LoadedDocument
+from generator.model import (
+    Deployment,
+    EnvProfile,
+    EventSource,
+    RankingModel,
+    StateStore,
+    StorageLayout,
+)
+
+REDIS_DEFAULT_PORT = 6379
+
+
+def build_deployment(doc: LoadedDocument, config_file: str, env: EnvProfile | None) -> Deployment:
+    data = doc.data
+    bootstrap = data["bootstrap"]
+    inference = data["inference"]
+    return Deployment(
+        config_file=config_file,
+        config_text=doc.text or "",
+        config_sha256=doc.sha256,
+        config=data,
+        storage=StorageLayout(str(bootstrap["workdir"]).rstrip("/") or "/"),
+        models=tuple(_model(name, spec) for name, spec in data["models"].items()),
+        state=_state(inference["state"]),
+        api_host=str(inference.get("host", "0.0.0.0")),
+        api_port=int(inference.get("port", 8080)),
+        bootstrap_parallelism=_optional_int(bootstrap.get("parallelism")),
+        update_parallelism=_optional_int(inference.get("parallelism")),
+        bootstrap_source=_source(bootstrap["source"]),
+        inference_source=_source(inference["source"]),
+        env=env,
+    )
+
+
+def _model(name: str, spec: dict[str, Any]) -> RankingModel:
+    backend = spec.get("backend")
+    weights = spec.get("weights") or {}
+    return RankingModel(
+        name=name,
+        type=spec["type"],
+        path=spec.get("path"),
+        backend=backend.get("type") if isinstance(backend, dict) else None,
+        features=tuple(spec.get("features") or ()),
+        weights=tuple((str(k), float(v)) for k, v in weights.items()),
+    )
+
+
+def _state(spec: dict[str, Any]) -> StateStore:
+    if spec["type"] == "redis":
+        return StateStore(
+            type="redis",
+            format=spec.get("format", "protobuf"),
+            host=spec.get("host"),
+            port=int(spec.get("port", REDIS_DEFAULT_PORT)),
+        )
+    return StateStore(type="memory", format=spec.get("format", "protobuf"))
+
+
+def _source(spec: dict[str, Any]) -> EventSource:
+    return EventSource(type=spec["type"], settings=tuple((k, v) for k, v in spec.items() if k != "type"))
+
+
+def _optional_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,339 @@
+"""Structural validation: the config against ``schemas/ranking-config.schema.json``.
+
+jsonschema's errors are turned into :class:`Diagnostic` s with a stable code per kind of problem,
+located at the offending key (or, for a missing key, at the mapping that lacks it), with
+"did you mean ...?" for near-miss keys and enum values. Before the schema runs, two checks give
+one pointed message instead of a wall of schema errors: the root must be a mapping, and a
+Metarank ≥0.5 config is recognised and refused (RV003).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from generator.errors import Diagnostic, UsageError
+from generator.loader import JsonPath, LoadedDocument, diagnostic_at, json_path
+
+SCHEMA_NAME = "ranking-config.schema.json"
+
+# Metarank 0.5 replaced bootstrap/inference by these top-level sections.
+MODERN_SECTIONS = ("api", "state", "input", "core", "train")
+LEGACY_SECTIONS = ("bootstrap", "inference", "models", "features")
+
+# Values people write because upstream documents them, though 0.4.1 does not implement them.
+UNSUPPORTED_VALUES = {
+    "list_size": " (documented by Metarank but not implemented in 0.4.x: the engine stops with "
+    "'feature type list_size is not supported')",
+}
+
+CODE_BY_KEYWORD = {
+    "additionalProperties": "RV010",
+    "unevaluatedProperties": "RV010",
+    "required": "RV011",
+    "dependentRequired": "RV011",
+    "type": "RV012",
+    "enum": "RV013",
+    "const": "RV013",
+    "pattern": "RV014",
+    "format": "RV014",
+    "minimum": "RV015",
+    "maximum": "RV015",
+    "exclusiveMinimum": "RV015",
+    "exclusiveMaximum": "RV015",
+    "multipleOf": "RV015",
+    "minItems": "RV016",
+    "maxItems": "RV016",
+    "minLength": "RV016",
+    "maxLength": "RV016",
+    "minProperties": "RV016",
+    "maxProperties": "RV016",
+    "uniqueItems": "RV017",
+}
+OTHER_SCHEMA_CODE = "RV019"
+
+
+# -- locating and loading the schema ---------------------------------------------------------
+
+
+def schema_location() -> Path:
+    """The bundled schema: package data in a wheel, ``schemas/`` in a source checkout."""
+    from importlib import resources
+
+    try:
+        bundled = resources.files("generator") / "_data" / "schemas" / SCHEMA_NAME
+        if bundled.is_file():
+            return Path(str(bundled))
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        pass
+    return Path(__file__).resolve().parents[1] / "schemas" / SCHEMA_NAME
+
+
+def schema_text() -> str:
+    path = schema_location()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"the config schema is missing from this installation ({path}): {exc.strerror}") from None
+
+
+@lru_cache(maxsize=4)
+def _validator_for(text: str) -> Any:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    try:
+        schema = json.loads(text)
+        Draft202012Validator.check_schema(schema)
+    except Exception as exc:  # noqa: BLE001 - a broken bundled schema is an install problem
+        raise UsageError(f"the bundled config schema is not a valid JSON Schema: {str(exc).splitlines()[0]}") from None
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validator() -> Any:
+    return _validator_for(schema_text())
+
+
+# -- the checks --------------------------------------------------------------------------------
+
+
+def check_structure(doc: LoadedDocument) -> list[Diagnostic]:
+    """Root shape, release format, then the JSON Schema. Expects ``doc.data`` to be set."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return [
+            diagnostic_at(
+                doc, "RV002",
+                (), f"the config must be a mapping with {', '.join(LEGACY_SECTIONS)}; got {_json_type(data)}",
+            )
+        ]
+    version = check_release_format(doc)
+    if version:
+        return [version]
+    found = [_convert(doc, error) for error in validator().iter_errors(data)]
+    return [d for group in found for d in group]
+
+
+def check_release_format(doc: LoadedDocument) -> Diagnostic | None:
+    """A Metarank ≥0.5 config (``state``/``api``/``input``/``core``/``train``, no bootstrap)."""
+    data = doc.data
+    modern = [key for key in MODERN_SECTIONS if key in data]
+    if not modern or "bootstrap" in data:
+        return None
+    release = "0.6 or later" if ("core" in data or "train" in data) else "0.5 or later"
+    found = ", ".join(repr(k) for k in modern)
+    return diagnostic_at(
+        doc, "RV003", (modern[0],),
+        f"this is a Metarank {release} config (top-level {found}, no 'bootstrap'); ranker deploys "
+        "Metarank 0.4.1, whose config has top-level bootstrap, inference, models and features. "
+        "Rewrite it in the 0.4 format (see examples/config.yml)",
+    )
+
+
+# -- jsonschema error → diagnostics -----------------------------------------------------------
+
+
+def _convert(doc: LoadedDocument, error: Any) -> list[Diagnostic]:
+    path: JsonPath = tuple(error.absolute_path)
+    keyword = error.validator
+    if keyword in ("anyOf", "oneOf") and error.context:
+        return _convert(doc, _best_context(error))
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        return _unknown_keys(doc, error, path)
+    if keyword in ("required", "dependentRequired"):
+        return _missing_keys(doc, error, path)
+    code = CODE_BY_KEYWORD.get(keyword, OTHER_SCHEMA_CODE)
+    if keyword == "type":
+        return [diagnostic_at(doc, code, path, f"expected {_expected_types(error.validator_value)}, got {_describe(error.instance)}")]
+    if keyword in ("enum", "const"):
+        return [_bad_enum(doc, error, path)]
+    if keyword in ("pattern", "format"):
+        return [diagnostic_at(doc, code, path, _format_message(error, path))]
+    return [diagnostic_at(doc, code, path, _plain_message(error))]
+
+
+def _unknown_keys(doc: LoadedDocument, error: Any, path: JsonPath) -> list[Diagnostic]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    known = _known_properties(error.schema)
+    patterns = list(error.schema.get("patternProperties", {}))
+    extras = [k for k in instance if k not in known and not _matches_any(k, patterns)]
+    candidates = [k for k in known if k not in instance]
+    out = []
+    for key in extras:
+        guess = near_miss(str(key), candidates)
+        where = f" in {_where(path)}" if path else " at the top level"
+        allowed = "" if guess else _allowed_list(known)
+        out.append(
+            diagnostic_at(
+                doc, "RV010", (*path, key),
+                f"unknown key {key!r}{where}{allowed}",
+                hint=f"did you mean {guess!r}?" if guess else None,
+            )
+        )
+    return out
+
+
+def _missing_keys(doc: LoadedDocument, error: Any, path: JsonPath) -> list[Diagnostic]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    if error.validator == "dependentRequired":
+        needed = [k for trigger, keys in error.validator_value.items() if trigger in instance for k in keys]
+    else:
+        needed = list(error.validator_value)
+    where = _where(path) if path else "the top level"
+    return [
+        diagnostic_at(doc, "RV011", path, f"missing required key {key!r} in {where}")
+        for key in needed
+        if key not in instance and not _misspelled_in(instance, key, _known_properties(error.schema))
+    ]
+
+
+def _misspelled_in(instance: dict, key: str, known: list[str]) -> bool:
+    """``wrokdir:`` already gets "unknown key 'wrokdir' (did you mean 'workdir'?)"; a second
+    "missing required key 'workdir'" at the same mapping would say nothing new."""
+    return any(isinstance(k, str) and k not in known and near_miss(k, [key]) for k in instance)
+
+
+def _bad_enum(doc: LoadedDocument, error: Any, path: JsonPath) -> Diagnostic:
+    allowed = [error.validator_value] if error.validator == "const" else list(error.validator_value)
+    value = error.instance
+    guess = near_miss(value, [a for a in allowed if isinstance(a, str)]) if isinstance(value, str) else None
+    listed = ", ".join(_show(a) for a in allowed[:20]) + (", ..." if len(allowed) > 20 else "")
+    what = f"{path[-1]!s}" if path and isinstance(path[-1], str) else "value"
+    why = UNSUPPORTED_VALUES.get(value, "") if isinstance(value, str) else ""
+    return diagnostic_at(
+        doc, CODE_BY_KEYWORD[error.validator], path,
+        f"{_show(value)} is not a valid {what}{why}; expected one of: {listed}",
+        hint=f"did you mean {guess!r}?" if guess else None,
+    )
+
+
+def _best_context(error: Any) -> Any:
+    from jsonschema.exceptions import best_match
+
+    return best_match(error.context)
+
+
+def _format_message(error: Any, path: JsonPath) -> str:
+    what = f"{path[-1]}" if path and isinstance(path[-1], str) else "value"
+    rule = error.validator_value
+    shown = f"pattern {rule}" if error.validator == "pattern" and len(str(rule)) <= 40 else ""
+    examples = error.schema.get("examples") or []
+    if examples and all(isinstance(e, str) for e in examples):
+        shown += ("; " if shown else "") + "e.g. " + " or ".join(repr(e) for e in examples[:3])
+    if not shown:
+        shown = _first_line(error.schema.get("description", "")) or f"format {rule}"
+    return f"{_show(error.instance)} is not a valid {what} ({shown})"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def near_miss(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` most likely misspells (case-insensitive), if any is close."""
+    candidates = list(candidates)
+    by_lower = {c.lower(): c for c in candidates}
+    if word.lower() in by_lower and by_lower[word.lower()] != word:
+        return by_lower[word.lower()]
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
+    return by_lower[close[0]] if close else None
+
+
+def _known_properties(schema: Any) -> list[str]:
+    """Property names a (sub)schema declares, through allOf/if/then/else branches."""
+    out: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        out.extend(k for k in node.get("properties", {}) if k not in out)
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            stack.extend(node.get(keyword, []))
+        stack.extend(node[k] for k in ("then", "else") if k in node)
+    return out
+
+
+def _matches_any(key: Any, patterns: list[str]) -> bool:
+    import re
+
+    return any(re.search(p, str(key)) for p in patterns)
+
+
+def _allowed_list(known: list[str]) -> str:
+    if not known:
+        return ""
+    shown = ", ".join(known[:15]) + (", ..." if len(known) > 15 else "")
+    return f"; allowed: {shown}"
+
+
+def _where(path: JsonPath) -> str:
+    return json_path(path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {
+    "object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+    "number": "a number", "boolean": "a boolean (true/false)", "null": "null",
+}
+
+
+def _expected_types(value: Any) -> str:
+    types = value if isinstance(value, list) else [value]
+    return " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (dict, list)) or value is None:
+        return _json_type(value)
+    return f"{_json_type(value)} ({_show(value)})"
+
+
+def _show(value: Any) -> str:
+    from generator.rules import redact
+
+    text = repr(redact(value) if isinstance(value, str) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _first_line(text: str) -> str:
+    return str(text).strip().splitlines()[0][:120] if str(text).strip() else str(text)
+
+
+def _plain_message(error: Any) -> str:
+    keyword = error.validator
+    limit = error.validator_value
+    value = error.instance
+    if keyword in ("minimum", "exclusiveMinimum"):
+        return f"{_show(value)} is too small (minimum {limit}{', exclusive' if keyword.startswith('exclusive') else ''})"
+    if keyword in ("maximum", "exclusiveMaximum"):
+        return f"{_show(value)} is too large (maximum {limit}{', exclusive' if keyword.startswith('exclusive') else ''})"
+    if keyword in ("minItems", "minProperties"):
+        return f"needs at least {limit} {'item' if keyword == 'minItems' else 'entry'}{'s' if limit != 1 else ''}"
+    if keyword in ("maxItems", "maxProperties"):
+        return f"allows at most {limit} {'items' if keyword == 'maxItems' else 'entries'}"
+    if keyword == "minLength":
+        return "must not be empty" if limit == 1 else f"must be at least {limit} characters long"
+    if keyword == "maxLength":
+        return f"must be at most {limit} characters long"
+    if keyword == "uniqueItems":
+        return "list items must be unique"
+    return _first_line(error.message)

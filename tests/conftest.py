@@ -1,0 +1,37 @@
+"""Shared fixtures for the generator tests (keep small: others add their own in subdirectories)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_METARANK = Path(__file__).resolve().parents[1].parent / "shared" / "metarank" / "0.4.1"
+EXAMPLE_CONFIG = REPO / "examples" / "config.yml"
+
+
+@pytest.fixture
+def shared_configs() -> list[Path]:
+    """The real Metarank 0.4.1 configs in ../shared (skipped with a reason when absent)."""
+    if not SHARED_METARANK.is_dir():
+        pytest.skip(f"{SHARED_METARANK} is absent: the real Metarank configs live outside the repo")
+    configs = sorted(SHARED_METARANK.glob("*.yml"))
+    assert {p.name for p in configs} >= {"sample-config.yml", "ranklens-config.yml"}
+    return configs
+
+
+@pytest.fixture
+def write_file(tmp_path: Path):
+    """``write_file(text, name="config.yml")`` → path of a new file under tmp_path."""
+
+    def write(text: str | bytes, name: str = "config.yml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_bytes(text.encode("utf-8"))
+        return path
+
+    return write
