@@ -163,11 +163,17 @@ class Deployment:
     def stages_for_step(self, step: StageName) -> dict[StageName, bool]:
         """Stage switches for one lifecycle step.
 
-        Steps are cumulative: a finished batch stage stays in the release (unchanged spec, so the
-        operator / Kubernetes never re-runs it) instead of being deleted and later recreated.
+        Steps up to ``api`` are cumulative: a finished batch stage stays in the release (unchanged
+        spec, so neither the operator nor Kubernetes re-runs it) instead of being deleted and later
+        recreated. The steady state (``update``) keeps the bootstrap FlinkDeployment (FINISHED,
+        unchanged) but drops the one-shot train and upload Jobs: a later config or image change
+        would otherwise start new Jobs, and a re-run upload overwrites the live feature values the
+        update job keeps in Redis with the bootstrap's old ones.
         """
         upto = STEPS.index(step)
         on = {s: i <= upto for i, s in enumerate(STEPS)}
+        if step == "update":
+            on["train"] = on["upload"] = False
         if not self.trained_models:
             on["train"] = False
         if not self.needs_upload:
