@@ -140,6 +140,48 @@ def schema() -> None:
         typer.echo(schema_text(), nl=False)
 
 
+@app.command()
+def render(
+    values: list[Path] = typer.Option(..., "--values", "-f", metavar="FILE", help="Values files, merged like helm -f (e.g. values/prod.yaml values/generated/update.yaml)."),
+    chart: Path = typer.Option(Path("charts/ranker"), "--chart", metavar="DIR"),
+    release: str = typer.Option("ranker", "--release", metavar="NAME"),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the manifests here (one YAML stream, atomically)."),
+    kube_versions: list[str] = typer.Option(["1.29", "1.34"], "--kube-version", metavar="X.Y", help="Validate against these Kubernetes versions (strict schemas)."),
+    crds: list[Path] = typer.Option([], "--crds", metavar="DIR", help="Flink operator CRD directory to validate FlinkDeployments against; repeat for several operator versions."),
+    validate_objects: bool = typer.Option(True, "--validate/--no-validate", help="Validate every rendered object."),
+) -> None:
+    """Render the chart offline with the Helm SDK and validate every object it renders.
+
+    Exit 0: rendered and valid; 1: the chart refused the values, or an object is invalid; 2: usage."""
+    from generator.render import manifest_text, parse_manifests, render_texts, validate_manifests
+    from generator.values_files import merge_values_files
+
+    with _guarded():
+        texts = render_texts(merge_values_files(list(values)), chart, release, namespace)
+        objects = parse_manifests(texts)
+        if out is not None:
+            from generator.atomic import write_text_atomic
+
+            write_text_atomic(out, manifest_text(texts))
+        kinds = sorted({o.get("kind", "?") for o in objects})
+        typer.echo(f"rendered {len(objects)} objects ({', '.join(kinds)})" + (f" -> {out}" if out else ""))
+        if not validate_objects:
+            return
+        result = validate_manifests(objects, tuple(kube_versions), tuple(crds))
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        for problem in result.problems:
+            typer.echo(f"error: {problem}", err=True)
+        checked = f"Kubernetes {', '.join(result.kube_versions)} (strict)"
+        if crds:
+            checked += f"; FlinkDeployment CRDs: {', '.join(str(c) for c in crds)}; operator admission rules"
+        if not result.ok:
+            typer.echo(f"INVALID: {len(result.problems)} problem(s) against {checked}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"valid against {checked}")
+
+
 # --- savepoint / upgrade-values / plan (issue 4) ---------------------------------------------
 
 savepoint_app = typer.Typer(

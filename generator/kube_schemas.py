@@ -86,7 +86,7 @@ def validator_for(kube_version: str, api_version: str, kind: str) -> Callable[[d
     from kubernetes_validate import utils
     from referencing import Registry, Resource
 
-    schema_dir = f"kubernetes-json-schema/v{_schema_version(kube_version)}-local-strict"
+    schema_dir = f"kubernetes-json-schema/v{schema_version(kube_version)}-local-strict"
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
         schema = utils.schema_contents(f"{schema_dir}/{kind.lower()}-{group_version}.json", kube_version)
@@ -105,7 +105,7 @@ def _definitions(schema_dir: str, kube_version: str) -> Any:
     return Resource.from_contents(utils.schema_contents(f"{schema_dir}/_definitions.json", kube_version))
 
 
-def _schema_version(kube_version: str) -> str:
+def schema_version(kube_version: str) -> str:
     """The newest bundled schema set not newer than ``kube_version`` (as kubernetes-validate picks)."""
     from kubernetes_validate import utils
     from packaging.version import Version

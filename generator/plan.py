@@ -62,29 +62,13 @@ def layered_values(base: list[Path], top: Path, extra: list[Path] | None = None)
 
 def render_objects(chart: Path, values: dict[str, Any], release: str, namespace: str, label: str) -> list[dict]:
     """Every object the chart renders (helm test hooks excluded); a fresh chart handle each time."""
-    import helm_python
-    import yaml
+    from generator.render import is_test_hook, parse_manifests, render_texts
 
-    if not (chart / "Chart.yaml").is_file():
-        raise UsageError(f"{chart}: not a chart (no Chart.yaml); pass --chart")
     try:
-        with helm_python.Chart.load(str(chart)) as loaded:
-            texts = loaded.render(values, name=release, namespace=namespace, revision=1, is_install=True)
-    except helm_python.HelmError as exc:
-        raise InvalidInput(f"rendering {label} with {chart} failed: {exc}") from exc
-    objects = []
-    for template in sorted(texts):
-        if template.endswith("NOTES.txt"):
-            continue
-        for doc in yaml.safe_load_all(texts[template]):
-            if isinstance(doc, dict) and not _is_test_hook(doc):
-                objects.append(doc)
-    return objects
-
-
-def _is_test_hook(obj: dict) -> bool:
-    hook = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
-    return "test" in str(hook)
+        texts = render_texts(values, chart, release, namespace)
+    except InvalidInput as exc:
+        raise InvalidInput(f"rendering {label}: {exc.message}") from exc
+    return [dict(obj) for obj in parse_manifests(texts) if not is_test_hook(obj)]
 
 
 # --- pairing and classification -------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.check.runner import Check, CheckResult, Status, failed, passed, render_text, run_checks, select, warned
+from generator.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
 from generator.cli import app
 from generator.errors import UsageError
 from test_check_helpers import free_port, moto_endpoint, redis_factory, s3  # noqa: F401 - fixtures

@@ -16,27 +16,13 @@ from typing import Any
 
 import yaml
 
+from generator.render import Manifest, parse_manifests  # noqa: F401 - re-exported for the tests
+from generator.render import render_texts as render_texts_fresh
 from generator.values_files import deep_merge, merge_values_files
 from support import CHART
 
 DEFAULT_RELEASE = "ranker"
 DEFAULT_NAMESPACE = "ranking"
-
-
-class Manifest(dict):
-    """One rendered Kubernetes object; ``.template`` is the chart template it came from."""
-
-    template: str = ""
-
-    def __init__(self, obj: dict[str, Any], template: str):
-        super().__init__(obj)
-        self.template = template
-
-    @property
-    def ref(self) -> str:
-        """``Kind/name (template)``: how failures name an object."""
-        name = (self.get("metadata") or {}).get("name", "?")
-        return f"{self.get('kind', '?')}/{name} ({self.template})"
 
 
 @dataclass(frozen=True)
@@ -65,11 +51,7 @@ def render_texts_uncached(
     chart_path: Path = CHART,
 ) -> dict[str, str]:
     """``{template path: rendered text}`` from a freshly loaded chart, install semantics."""
-    import helm_python
-
-    values = values_for(values_files, overrides)
-    with helm_python.Chart.load(str(chart_path)) as chart:
-        return chart.render(values, name=release, namespace=namespace, revision=1, is_install=True)
+    return render_texts_fresh(values_for(values_files, overrides), chart_path, release, namespace)
 
 
 def render_texts(
@@ -98,20 +80,6 @@ def render(
     if key not in _objects_cache:
         _objects_cache[key] = parse_manifests(render_texts(values_files, overrides, release, namespace))
     return copy.deepcopy(_objects_cache[key])
-
-
-def parse_manifests(texts: dict[str, str]) -> list[Manifest]:
-    objects: list[Manifest] = []
-    for template in sorted(texts):
-        if template.endswith("NOTES.txt"):
-            continue
-        for doc in yaml.load_all(texts[template], Loader=yaml.CSafeLoader):
-            if doc is None:
-                continue
-            if not isinstance(doc, dict):
-                raise AssertionError(f"{template}: a rendered document is not a mapping: {doc!r}")
-            objects.append(Manifest(doc, template))
-    return objects
 
 
 #: The one dependency this machine cannot fetch (`helm dependency update` needs the Apache chart

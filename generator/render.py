@@ -1,0 +1,143 @@
+"""Render charts/ranker offline with the Helm SDK and validate what it renders.
+
+This is the one place that renders the chart: ``ranker-values render``, ``plan`` and the tests
+all go through :func:`render_texts`. ``helm_python``'s ``Chart.render`` mutates the loaded chart
+(a subchart disabled by one render is gone from that handle), so every render loads it afresh.
+
+Validation, per object:
+- built-in kinds: Kubernetes' own OpenAPI schemas in strict mode (``generator.kube_schemas``,
+  kubernetes-validate's bundled schemas) for each requested Kubernetes version;
+- ``FlinkDeployment``: each given operator CRD directory (``generator.crd``, spec translated to
+  strict JSON Schema) and the operator's admission rules (``generator.admission``);
+- any other kind: refused (kubernetes-validate would only warn about it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import InvalidInput, UsageError
+
+DEFAULT_CHART = Path("charts/ranker")
+DEFAULT_KUBE_VERSIONS = ("1.29", "1.34")
+
+
+class Manifest(dict):
+    """One rendered Kubernetes object; ``.template`` is the chart template it came from."""
+
+    template: str = ""
+
+    def __init__(self, obj: dict[str, Any], template: str):
+        super().__init__(obj)
+        self.template = template
+
+    @property
+    def ref(self) -> str:
+        """``Kind/name (template)``: how problems name an object."""
+        name = (self.get("metadata") or {}).get("name", "?")
+        return f"{self.get('kind', '?')}/{name} ({self.template})"
+
+
+def render_texts(
+    values: dict[str, Any],
+    chart: Path = DEFAULT_CHART,
+    release: str = "ranker",
+    namespace: str = "default",
+) -> dict[str, str]:
+    """``{template path: rendered text}`` from a freshly loaded chart, install semantics.
+
+    The chart's ``values.schema.json`` and its ``validateValues`` helper both fail here, as
+    :class:`InvalidInput` with Helm's message (it names every problem at once).
+    """
+    import helm_python
+
+    if not (chart / "Chart.yaml").is_file():
+        raise UsageError(f"{chart}: not a chart (no Chart.yaml); pass --chart")
+    try:
+        with helm_python.Chart.load(str(chart)) as loaded:
+            return loaded.render(values, name=release, namespace=namespace, revision=1, is_install=True)
+    except helm_python.HelmError as exc:
+        raise InvalidInput(f"rendering {chart} failed:\n{exc}") from exc
+
+
+def parse_manifests(texts: dict[str, str]) -> list[Manifest]:
+    """Every rendered object (hooks and ``tests/`` pods included, NOTES.txt excluded), by template."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    objects: list[Manifest] = []
+    for template in sorted(texts):
+        if template.endswith("NOTES.txt"):
+            continue
+        try:
+            docs = list(yaml.load_all(texts[template], Loader=loader))
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"{template} rendered invalid YAML: {exc}") from exc
+        for doc in docs:
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                raise InvalidInput(f"{template}: a rendered document is not a mapping")
+            objects.append(Manifest(doc, template))
+    return objects
+
+
+def is_test_hook(obj: dict[str, Any]) -> bool:
+    hook = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return "test" in str(hook)
+
+
+@dataclass
+class Validation:
+    kube_versions: tuple[str, ...]
+    crd_dirs: tuple[Path, ...]
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # kind -> objects checked
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_manifests(
+    objects: list[Manifest], kube_versions: tuple[str, ...] = DEFAULT_KUBE_VERSIONS, crd_dirs: tuple[Path, ...] = ()
+) -> Validation:
+    """Check every object; FlinkDeployments without a CRD directory are reported, not passed."""
+    from generator.admission import admission_errors
+    from generator.crd import custom_resource_errors_from
+    from generator.kube_schemas import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, schema_version, validation_errors
+
+    result = Validation(tuple(kube_versions), tuple(crd_dirs))
+    for version in kube_versions:
+        try:
+            schema_version(version)
+        except ValueError as exc:
+            raise UsageError(f"--kube-version {version}: {exc}") from None
+    for obj in objects:
+        pair = kind_of(obj)
+        result.counts[pair[1]] = result.counts.get(pair[1], 0) + 1
+        if pair in BUILTIN_KINDS:
+            for version in kube_versions:
+                result.problems += [f"{obj.ref}: Kubernetes {version}: {e}" for e in validation_errors(obj, version)]
+        elif pair in CUSTOM_KINDS:
+            if not crd_dirs:
+                result.warnings.append(f"{obj.ref}: not checked against a CRD (give the operator's CRDs with --crds DIR)")
+            for crd_dir in crd_dirs:
+                result.problems += [f"{obj.ref}: CRD {crd_dir}: {e}" for e in custom_resource_errors_from(obj, crd_dir)]
+            result.problems += [f"{obj.ref}: operator admission: {e}" for e in admission_errors(obj)]
+        else:
+            result.problems.append(f"{obj.ref}: {pair[0]} {pair[1]} is not a kind ranker renders")
+    return result
+
+
+def manifest_text(texts: dict[str, str]) -> str:
+    """The render as one multi-document YAML stream, like ``helm template`` prints it."""
+    parts = [
+        f"---\n# Source: {template}\n{text.strip()}\n"
+        for template, text in sorted(texts.items())
+        if text.strip() and not template.endswith("NOTES.txt")
+    ]
+    return "".join(parts)

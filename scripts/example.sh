@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The main job on the bundled example, from a fresh machine: install, generate the values of
+# every lifecycle step, render the chart offline with the Helm SDK and validate what it renders.
+#   scripts/example.sh [CONFIG] [ENV]       (defaults: examples/config.yml prod)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config="${1:-examples/config.yml}"
+env="${2:-prod}"
+out="out/example"
+
+scripts/setup.sh runtime
+rv=.venv/bin/ranker-values
+
+"$rv" validate --env "$env" "$config"
+"$rv" gen "$config" --env "$env" --out "$out/values"
+
+# Validate FlinkDeployments against the operator CRDs when they are at hand (../shared here; in
+# your own checkout point --crds at the operator chart's crds/ folder).
+crds=()
+for dir in ../shared/crds/flink-kubernetes-operator/*/; do
+  [ -d "$dir" ] && crds+=(--crds "${dir%/}")
+done
+
+for step in bootstrap train upload api update; do
+  echo "== $step"
+  "$rv" render -f "values/$env.yaml" -f "$out/values/$step.yaml" --out "$out/manifests/$step.yaml" "${crds[@]}"
+done
+echo "values in $out/values, manifests in $out/manifests"
