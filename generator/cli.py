@@ -447,7 +447,7 @@ def check(
     from generator.check import CheckOptions, all_passed, render_json, render_text, run_preflight
     from generator.errors import UsageError
     from generator.pipeline import load_deployment
-    from generator.values_files import merge_values_files
+    from generator.values_files import release_values
 
     with _guarded():
         if timeout <= 0 or events_sample <= 0:
@@ -459,7 +459,7 @@ def check(
 
             cluster = open_cluster(objects_file=objects, kube_context=None, timeout=timeout)
         options = CheckOptions(
-            values=merge_values_files(list(values)),
+            values=release_values(list(values)),
             done=done.value,
             timeout=timeout,
             redis_url=redis_url,

@@ -13,7 +13,7 @@ from typing import Any
 
 from generator.cluster import Cluster, KubernetesCluster, ObjectCluster
 from generator.errors import InvalidInput, UsageError
-from generator.values_files import dig, merge_values_files, read_values_file
+from generator.values_files import dig, read_values_file, release_values
 
 
 @dataclass
@@ -24,7 +24,7 @@ class ValuesInput:
     @classmethod
     def read(cls, paths: list[Path] | None) -> "ValuesInput":
         paths = list(paths or [])
-        return cls(paths, merge_values_files(paths))
+        return cls(paths, release_values(paths))
 
     def where(self, dotted: str) -> str:
         """The file that sets ``dotted`` last (Helm order), for error messages."""

@@ -1,13 +1,15 @@
 """S3 access shared by ``savepoint`` and ``check``: URI parsing and a client configured the way
 the chart configures the pods (``s3.endpoint``, ``s3.region``, ``s3.pathStyleAccess``).
 
-boto3 is imported inside :func:`make_client` only. Credentials come from boto3's default chain
-(environment, profile, IRSA web identity): the chart's Secret lives in the cluster, not here.
+boto3 is imported inside :func:`make_client` only. Credentials: the static keys of
+``s3.auth.mode: secret`` when the values carry them (what the pods get), otherwise boto3's
+default chain (environment, profile, IRSA web identity): an ``existingSecret`` lives in the
+cluster and is never read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.errors import InvalidInput
@@ -50,15 +52,24 @@ class S3Settings:
     read_timeout: float = 10.0
     max_attempts: int = 2
     max_pool_connections: int = 10  # savepoint scans HEAD many prefixes concurrently
+    # Static keys, only from ``s3.auth.mode: secret`` values (what the chart puts in its Secret);
+    # otherwise boto3's default chain (environment, profile, web identity) applies.
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_values(cls, values: dict[str, Any], **overrides: Any) -> "S3Settings":
+        static = dig(values, "s3.auth.mode", "secret") == "secret"
+        key_id = (dig(values, "s3.auth.accessKeyId") or None) if static else None
+        secret = (dig(values, "s3.auth.secretAccessKey") or None) if static else None
         settings = cls(
             endpoint=dig(values, "s3.endpoint") or None,
             region=dig(values, "s3.region") or None,
             path_style=bool(dig(values, "s3.pathStyleAccess", False)),
+            access_key_id=key_id if key_id and secret else None,
+            secret_access_key=secret if key_id and secret else None,
         )
-        return settings if not overrides else cls(**{**settings.__dict__, **overrides})
+        return settings if not overrides else replace(settings, **overrides)
 
 
 def make_client(settings: S3Settings) -> Any:
@@ -73,9 +84,12 @@ def make_client(settings: S3Settings) -> Any:
         max_pool_connections=settings.max_pool_connections,
         s3={"addressing_style": "path" if settings.path_style else "auto"},
     )
+    keys = {}
+    if settings.access_key_id and settings.secret_access_key:
+        keys = {"aws_access_key_id": settings.access_key_id, "aws_secret_access_key": settings.secret_access_key}
     # a fresh session: the default one caches the credentials it resolved first
     return boto3.session.Session().client(
-        "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config
+        "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config, **keys
     )
 
 

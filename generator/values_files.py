@@ -49,6 +49,21 @@ def merge_values_files(paths: list[Path]) -> dict[str, Any]:
     return merged
 
 
+#: Where operational commands look for the chart's own defaults (relative to the working directory).
+DEFAULT_CHART = Path("charts/ranker")
+
+
+def release_values(paths: list[Path], chart: Path | None = DEFAULT_CHART) -> dict[str, Any]:
+    """The values Helm would give the templates: the chart's ``values.yaml``, then each ``-f`` file.
+
+    Operational commands read settings the user may leave at the chart default (``s3.region``,
+    ``stages.update.savepoints``...); without the chart at hand only the files count.
+    """
+    defaults = chart / "values.yaml" if chart is not None else None
+    base = read_values_file(defaults) if defaults is not None and defaults.is_file() else {}
+    return deep_merge(base, merge_values_files(paths))
+
+
 def dig(values: dict[str, Any], dotted: str, default: Any = None) -> Any:
     """``dig(v, "stages.api.replicaCount")`` with a default for any missing level."""
     node: Any = values

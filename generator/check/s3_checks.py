@@ -18,8 +18,7 @@ from typing import Any
 from generator.check.context import CheckContext
 from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
 from generator.model import is_object_store, local_path
-from generator.s3 import S3Location, S3Settings, describe_client_error
-from generator.values_files import dig
+from generator.s3 import S3Location, S3Settings, describe_client_error, make_client
 
 #: Listing stops after this many keys; counts are then reported as "at least".
 MAX_LISTED_KEYS = 100_000
@@ -42,31 +41,8 @@ def _settings(ctx: CheckContext) -> S3Settings:
     )
 
 
-def _static_keys(ctx: CheckContext) -> tuple[str, str] | None:
-    """The keys the chart puts into its own Secret (mode ``secret``), when the values carry them."""
-    if dig(dict(ctx.values), "s3.auth.mode", "secret") != "secret":
-        return None
-    key_id = dig(dict(ctx.values), "s3.auth.accessKeyId") or ""
-    secret = dig(dict(ctx.values), "s3.auth.secretAccessKey") or ""
-    return (key_id, secret) if key_id and secret else None
-
-
 def _build_client(ctx: CheckContext) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    settings = _settings(ctx)
-    config = Config(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
-        s3={"addressing_style": "path" if settings.path_style else "auto"},
-    )
-    keys = _static_keys(ctx)
-    credentials = {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]} if keys else {}
-    return boto3.session.Session().client(
-        "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config, **credentials
-    )
+    return make_client(_settings(ctx))
 
 
 def client(ctx: CheckContext) -> Any:
