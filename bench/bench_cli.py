@@ -5,7 +5,9 @@
 Prints medians of:
   * cold `ranker-values --help`, `gen examples/config.yml` (fresh interpreter per run);
   * `validate` on a generated 2,000-feature config, cold (subprocess) and in-process (warm);
-  * a bare `python -c pass` for reference.
+  * a bare `python -c pass` for reference;
+and the peak resident memory of the cold runs (os.wait4 rusage of each child; Linux counts the
+forked parent image too, so values at the bench process's own size (~25 MiB) are a floor).
 The package is byte-compiled first (`compileall`): the environment sets
 PYTHONDONTWRITEBYTECODE=1, so without it every start would recompile generator/.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -49,20 +52,28 @@ def cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "generator.cli"]
 
 
-def time_runs(command: list[str], runs: int, expect: int = 0) -> list[float]:
-    times = []
+def time_runs(command: list[str], runs: int, expect: int = 0) -> tuple[list[float], int]:
+    """Wall times of ``runs`` fresh processes, and the largest peak RSS (KiB) among them."""
+    times, peak = [], 0
     for _ in range(runs):
-        started = time.perf_counter()
-        proc = subprocess.run(command, cwd=REPO, capture_output=True)
-        times.append(time.perf_counter() - started)
-        if proc.returncode != expect:
-            sys.exit(f"{' '.join(command)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
-    return times
+        with tempfile.TemporaryFile() as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
+            times.append(time.perf_counter() - started)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            peak = max(peak, usage.ru_maxrss)
+            if proc.returncode != expect:
+                err.seek(0)
+                sys.exit(f"{' '.join(command)} exited {proc.returncode}: {err.read().decode()[-500:]}")
+    return times, peak
 
 
-def report(name: str, times: list[float]) -> None:
+def report(name: str, measured: tuple[list[float], int] | list[float]) -> None:
+    times, peak = measured if isinstance(measured, tuple) else (measured, 0)
+    memory = f"   peak RSS {peak / 1024:6.1f} MiB" if peak else ""
     print(f"{name:<52} median {statistics.median(times) * 1000:8.1f} ms   "
-          f"min {min(times) * 1000:8.1f} ms   runs {len(times)}")
+          f"min {min(times) * 1000:8.1f} ms   runs {len(times)}{memory}")
 
 
 def main() -> None:
