@@ -19,6 +19,19 @@ Call with (dict "ctx" $ "component" "update" "stage" $stage "conf" $flinkConf "j
 {{- toYaml $conf -}}
 {{- end -}}
 
+{{/*
+A flinkConfiguration value as Flink parses it. Helm reads every YAML number as float64, and
+toString writes 67108864 as "6.7108864e+07", which Flink rejects for integers and memory sizes:
+whole numbers are written as integers.
+*/}}
+{{- define "ranker.flinkValue" -}}
+{{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) -}}
+{{- int64 . -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "ranker.flinkDeployment" -}}
 {{- $ctx := .ctx -}}
 {{- $stage := .stage -}}
@@ -39,7 +52,7 @@ spec:
   {{- end }}
   flinkConfiguration:
     {{- range $key, $value := $conf }}
-    {{ $key | quote }}: {{ $value | toString | quote }}
+    {{ $key | quote }}: {{ include "ranker.flinkValue" $value | quote }}
     {{- end }}
   jobManager:
     replicas: {{ $stage.jobManager.replicas | default 1 }}

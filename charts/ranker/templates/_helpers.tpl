@@ -70,16 +70,21 @@ helm.sh/chart: {{ include "ranker.chart" .ctx }}
 {{- end -}}
 
 {{/*
-Image reference: the stage's own image keys win over the top-level `image`; a digest wins over
-the tag. Call with (dict "ctx" $ "stage" .Values.stages.api).
+Image reference: the stage's own image keys win over the top-level `image` (or "base"); a digest
+wins over the tag. A stage that names its own repository or tag does not inherit the top-level
+digest, which belongs to another image (a stage pinned to an older tag keeps that tag).
+Call with (dict "ctx" $ "stage" .Values.stages.api).
 */}}
 {{- define "ranker.imageRef" -}}
-{{- $base := .ctx.Values.image -}}
+{{- $base := .base | default .ctx.Values.image -}}
 {{- $own := .stage.image | default dict -}}
 {{- $registry := $own.registry | default $base.registry -}}
 {{- $repository := $own.repository | default $base.repository -}}
 {{- $tag := $own.tag | default $base.tag -}}
-{{- $digest := $own.digest | default $base.digest -}}
+{{- $digest := $own.digest -}}
+{{- if not (or $digest $own.repository $own.tag) -}}
+{{- $digest = $base.digest -}}
+{{- end -}}
 {{- $path := ternary $repository (printf "%s/%s" $registry $repository) (empty $registry) -}}
 {{- if $digest -}}
 {{- printf "%s@%s" $path $digest -}}
@@ -89,7 +94,7 @@ the tag. Call with (dict "ctx" $ "stage" .Values.stages.api).
 {{- end -}}
 
 {{- define "ranker.imagePullPolicy" -}}
-{{- (.stage.image | default dict).pullPolicy | default .ctx.Values.image.pullPolicy -}}
+{{- (.stage.image | default dict).pullPolicy | default (.base | default .ctx.Values.image).pullPolicy -}}
 {{- end -}}
 
 {{- define "ranker.configMapName" -}}
@@ -300,11 +305,16 @@ volumes:
 {{/*
 A Job whose name carries a short hash of its pod template: Job templates are immutable, so an
 unchanged re-apply keeps the same Job (no re-run) and a changed one becomes a new Job instead of
-a failed upgrade. Call with the metarankPodSpec dict plus "suffix".
+a failed upgrade. Call with the metarankPodSpec dict plus "suffix"; "configChecksum" false leaves
+the config out of the pod template (the finished bootstrap must not re-run on a config change).
 */}}
 {{- define "ranker.job" -}}
 {{- $ctx := .ctx -}}
-{{- $podMeta := dict "labels" (fromYaml (include "ranker.selectorLabels" .)) "annotations" (merge (dict "checksum/config" (include "ranker.configChecksum" $ctx)) (.stage.podAnnotations | default dict)) -}}
+{{- $annotations := merge (dict) (.stage.podAnnotations | default dict) -}}
+{{- if ne (toString .configChecksum) "false" -}}
+{{- $annotations = merge (dict "checksum/config" (include "ranker.configChecksum" $ctx)) $annotations -}}
+{{- end -}}
+{{- $podMeta := dict "labels" (fromYaml (include "ranker.selectorLabels" .)) "annotations" $annotations -}}
 {{- $pod := include "ranker.metarankPodSpec" . -}}
 {{- $hash := printf "%s\n%s\n%d" (toYaml $podMeta) $pod (int .stage.backoffLimit) | sha256sum | trunc 8 -}}
 apiVersion: batch/v1

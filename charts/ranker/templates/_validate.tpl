@@ -61,14 +61,35 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 {{- end -}}
 
 {{- $api := $v.stages.api -}}
-{{- if and $api.autoscaling.enabled (gt (int $api.autoscaling.minReplicas) (int $api.autoscaling.maxReplicas)) -}}
+{{- $scale := $api.autoscaling -}}
+{{- if and $scale.enabled (gt (int $scale.minReplicas) (int $scale.maxReplicas)) -}}
 {{- $problems = append $problems "stages.api.autoscaling.minReplicas is larger than maxReplicas" -}}
 {{- end -}}
-{{- if and $api.enabled $api.pdb.enabled (not $api.autoscaling.enabled) $api.pdb.minAvailable (ge (int $api.pdb.minAvailable) (int $api.replicaCount)) -}}
-{{- $problems = append $problems "stages.api.pdb.minAvailable >= stages.api.replicaCount would block every node drain: lower it or add replicas" -}}
+{{- if and $scale.enabled (not $scale.targetCPUUtilizationPercentage) (not $scale.targetMemoryUtilizationPercentage) -}}
+{{- $problems = append $problems "stages.api.autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0" -}}
+{{- end -}}
+{{- if $api.enabled -}}
+{{- $percent := "^[0-9]+%$" -}}
+{{- $surge := $api.maxSurge -}}
+{{- if and (kindIs "string" $surge) (not (regexMatch $percent $surge)) -}}
+{{- $problems = append $problems (printf "stages.api.maxSurge %q: an integer or a percentage like \"25%%\"" $surge) -}}
+{{- else if eq (trimSuffix "%" (toString $surge)) "0" -}}
+{{- $problems = append $problems "stages.api.maxSurge is 0: with maxUnavailable 0 (always) a rollout could never start a new pod" -}}
+{{- end -}}
+{{- with and $api.pdb.enabled (include "ranker.pdbProblem" $api) -}}
+{{- $problems = append $problems . -}}
+{{- end -}}
 {{- end -}}
 {{- if and $api.ingress.enabled (not $api.ingress.hosts) -}}
 {{- $problems = append $problems "stages.api.ingress.enabled needs at least one entry in stages.api.ingress.hosts" -}}
+{{- end -}}
+
+{{- $bootstrap := $v.stages.bootstrap -}}
+{{- if and $bootstrap.enabled (eq $bootstrap.mode "flink") (gt (int $bootstrap.jobManager.replicas) 1) -}}
+{{- $conf := merge (dict) $bootstrap.flinkConfiguration $v.flink.flinkConfiguration -}}
+{{- if not (or (hasKey $conf "high-availability") (hasKey $conf "high-availability.type")) -}}
+{{- $problems = append $problems "stages.bootstrap.jobManager.replicas > 1: standby JobManagers need high availability, which the batch bootstrap does not use; set it to 1" -}}
+{{- end -}}
 {{- end -}}
 
 {{- if and (index $v "flink-kubernetes-operator" "enabled") (not (hasKey .Subcharts "flink-kubernetes-operator")) -}}
@@ -77,5 +98,41 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 
 {{- if $problems -}}
 {{- fail (printf "\n\nranker: %d problem(s) in the values:\n  - %s\n" (len $problems) (join "\n  - " $problems)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The problem (or nothing) with the api's PodDisruptionBudget, judged at the fewest replicas the
+api can have (autoscaling.minReplicas or replicaCount): a budget that allows no disruption at
+that size blocks every node drain. Call with .Values.stages.api.
+*/}}
+{{- define "ranker.pdbProblem" -}}
+{{- $pdb := .pdb -}}
+{{- $replicas := int (ternary .autoscaling.minReplicas .replicaCount .autoscaling.enabled) -}}
+{{- $where := ternary "stages.api.autoscaling.minReplicas" "stages.api.replicaCount" .autoscaling.enabled -}}
+{{- $percent := "^[0-9]+%$" -}}
+{{- $min := $pdb.minAvailable -}}
+{{- $max := $pdb.maxUnavailable -}}
+{{- $blocked := "" -}}
+{{- if and (kindIs "string" $min) $min (not (regexMatch $percent $min)) -}}
+{{- printf "stages.api.pdb.minAvailable %q: an integer or a percentage like \"50%%\"" $min -}}
+{{- else if and (not $min) (kindIs "string" $max) (not (regexMatch $percent $max)) -}}
+{{- printf "stages.api.pdb.maxUnavailable %q: an integer or a percentage like \"50%%\"" $max -}}
+{{- else -}}
+{{- if and $min (kindIs "string" $min) -}}
+{{- /* Kubernetes rounds a minAvailable percentage up: ceil(p * n / 100) >= n blocks. */ -}}
+{{- if gt (mul (int (trimSuffix "%" $min)) $replicas) (mul 100 (sub $replicas 1)) -}}
+{{- $blocked = printf "minAvailable %s" $min -}}
+{{- end -}}
+{{- else if $min -}}
+{{- if ge (int $min) $replicas -}}
+{{- $blocked = printf "minAvailable %v" $min -}}
+{{- end -}}
+{{- else if eq (trimSuffix "%" (toString $max)) "0" -}}
+{{- $blocked = printf "maxUnavailable %v" $max -}}
+{{- end -}}
+{{- with $blocked -}}
+{{- printf "stages.api.pdb.%s with %s %d allows no disruption and would block every node drain: lower it or add replicas" . $where $replicas -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
