@@ -23,6 +23,9 @@ def write_files_atomic(directory: Path, files: dict[str, str]) -> list[Path]:
     """Write ``{name: text}`` into ``directory`` (created if missing); returns the paths in order."""
     directory = Path(directory)
     _ensure_directory(directory)
+    for name in files:
+        if (directory / name).is_dir():
+            raise UsageError(f"{directory / name}: is a directory; give a file path")
     staged: list[tuple[str, Path]] = []
     try:
         for name, text in files.items():

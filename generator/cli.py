@@ -6,6 +6,7 @@ xgboost, helm_python) are only imported inside the command that needs them.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -58,9 +59,27 @@ def _guarded():
         raise
     except RankerError as err:
         raise fail(err) from None
+    except ModuleNotFoundError as exc:
+        from generator.errors import missing_extra
+
+        extra = missing_extra(exc)
+        raise (fail(extra) if extra else _internal(exc)) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        typer.echo(f"ranker-values: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
-        raise typer.Exit(EXIT_INTERNAL) from None
+        raise _internal(exc) from None
+
+
+def _internal(exc: BaseException) -> typer.Exit:
+    """A bug: one line on stderr, never a traceback; returns the Exit to raise."""
+    typer.echo(f"ranker-values: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
+    return typer.Exit(EXIT_INTERNAL)
+
+
+def _seconds(value: float) -> float:
+    """A positive, finite number of seconds: click reads 'nan' and 'inf' as floats too, and
+    either would turn a deadline into a busy loop or an endless wait."""
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value!r} is not a positive number of seconds")
+    return value
 
 
 @app.command()
@@ -154,10 +173,18 @@ def render(
     """Render the chart offline with the Helm SDK and validate every object it renders.
 
     Exit 0: rendered and valid; 1: the chart refused the values, or an object is invalid; 2: usage."""
-    from generator.render import manifest_text, parse_manifests, render_texts, validate_manifests
+    from generator.render import (
+        check_validation_options,
+        manifest_text,
+        parse_manifests,
+        render_texts,
+        validate_manifests,
+    )
     from generator.values_files import merge_values_files
 
     with _guarded():
+        if validate_objects:
+            check_validation_options(tuple(kube_versions), tuple(crds))
         texts = render_texts(merge_values_files(list(values)), chart, release, namespace)
         objects = parse_manifests(texts)
         if out is not None:
@@ -241,7 +268,7 @@ def savepoint_latest(
     ),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Require _metadata on S3 for cluster candidates."),
     output: PlainOrJson = typer.Option(PlainOrJson.text, "--format"),
-    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Print the newest COMPLETED savepoint of the update job (a directory with _metadata)."""
     import json
@@ -306,18 +333,15 @@ def savepoint_trigger(
         help="snapshot: create a FlinkStateSnapshot (operator >= 1.10); nonce: bump the deprecated "
         "spec.job.savepointTriggerNonce; auto: snapshot when the CRD is installed.",
     ),
-    timeout: float = typer.Option(600.0, "--timeout", metavar="SECONDS", help="Give up waiting after this long."),
-    poll_interval: float = typer.Option(5.0, "--poll-interval", metavar="SECONDS"),
-    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP),
+    timeout: float = typer.Option(600.0, "--timeout", metavar="SECONDS", help="Give up waiting after this long.", callback=_seconds),
+    poll_interval: float = typer.Option(5.0, "--poll-interval", metavar="SECONDS", callback=_seconds),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Take a manual savepoint of the running update job and wait for it (progress on stderr)."""
     from generator import savepoint as sp
-    from generator.errors import UsageError
     from generator.ops_inputs import open_cluster
 
     with _guarded():
-        if timeout <= 0 or poll_interval <= 0:
-            raise UsageError("--timeout and --poll-interval must be positive")
         cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
         deployment = sp.require_stage_deployment(cluster, release, namespace)
         waiter = sp.Waiter(timeout=timeout, poll_interval=poll_interval)
@@ -345,7 +369,7 @@ def upgrade_values(
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
     allow_empty_state: bool = typer.Option(False, "--allow-empty-state", help="Allow values that start the update job empty."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation of a re-seed."),
-    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Write the values file for a normal upgrade (pins nonces) or a re-seed (--reseed)."""
     from generator import upgrade as up
@@ -432,10 +456,10 @@ def check(
     done: DoneStep = typer.Option(
         DoneStep.none, "--done", help="The last lifecycle step that has finished: its outputs must exist (✗), later ones may not yet (!)."
     ),
-    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", help="Time allowed for each check."),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", help="Time allowed for each check.", callback=_seconds),
     redis_url: Optional[str] = typer.Option(None, "--redis-url", metavar="URL", help="Reach Redis here instead of inference.state host/port (e.g. via port-forward)."),
     redis_password_env: str = typer.Option("REDIS_PASSWORD", "--redis-password-env", metavar="NAME", help="Environment variable holding the Redis password."),
-    events_sample: int = typer.Option(1000, "--events-sample", metavar="N", help="Validate the first N events of the bootstrap source."),
+    events_sample: int = typer.Option(1000, "--events-sample", metavar="N", min=1, help="Validate the first N events of the bootstrap source."),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX", help="kubeconfig context (default: the current one)."),
     namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS", help="Namespace the release is installed in."),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help="Read cluster objects from this file (kubectl get … -o yaml) instead of the API server."),
@@ -445,13 +469,10 @@ def check(
     """Preflight: check S3, the bootstrap events, trained models, Redis and the cluster, concurrently.
     Prints ✓ / ✗ / ! with a reason and a fix per check; exit 0 when no check failed (✗), 1 otherwise."""
     from generator.check import CheckOptions, all_passed, render_json, render_text, run_preflight
-    from generator.errors import UsageError
     from generator.pipeline import load_deployment
     from generator.values_files import release_values
 
     with _guarded():
-        if timeout <= 0 or events_sample <= 0:
-            raise UsageError("--timeout and --events-sample must be positive")
         deployment = load_deployment(config, env, env_file)
         cluster = None
         if objects is not None:

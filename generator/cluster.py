@@ -12,7 +12,9 @@ is not exercised by the test suite (README: "What stays unproven").
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from generator.errors import InvalidInput
@@ -81,6 +83,8 @@ class ObjectCluster:
         cluster = cls()
         for obj in objects:
             kind = obj.get("kind") if isinstance(obj, dict) else None
+            if kind != "List":
+                _require_metadata(obj)
             if kind == "List":
                 cluster = _absorb(cluster, cls.from_objects(list(obj.get("items") or [])))
             elif kind == "CustomResourceDefinition":
@@ -99,16 +103,15 @@ class ObjectCluster:
 
     @classmethod
     def from_file(cls, path: str) -> "ObjectCluster":
-        """An offline cluster from a YAML/JSON file of objects (multi-document or a ``List``)."""
-        import yaml
+        """An offline cluster from a YAML/JSON file of objects (multi-document or a ``List``).
+
+        UsageError when the file cannot be read at all, ClusterError when its content is wrong."""
+        from generator.values_files import read_yaml_documents
 
         try:
-            with open(path, encoding="utf-8") as handle:
-                docs = [d for d in yaml.safe_load_all(handle) if d is not None]
-        except OSError as exc:
-            raise ClusterError(f"{path}: cannot read the objects file: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ClusterError(f"{path}: not valid YAML/JSON: {exc}") from exc
+            docs = read_yaml_documents(Path(path), "objects file")
+        except InvalidInput as exc:
+            raise ClusterError(exc.message) from None
         if not all(isinstance(d, dict) for d in docs):
             raise ClusterError(f"{path}: every document must be a Kubernetes object (a mapping)")
         return cls.from_objects(docs)
@@ -164,6 +167,16 @@ class ObjectCluster:
         return sorted({*secret.get("data", {}), *secret.get("stringData", {})})
 
 
+def _require_metadata(obj: Any) -> None:
+    """Saved objects are read without an API server's guarantees: check what lookups rely on."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        raise ClusterError(f"an object of kind {kind!r} has no metadata.name (a string)")
+    if not isinstance(meta.get("namespace", ""), str) or not isinstance(meta.get("labels") or {}, dict):
+        raise ClusterError(f"{kind}/{meta['name']}: metadata.namespace must be a string and metadata.labels a mapping")
+
+
 def _absorb(into: "ObjectCluster", other: "ObjectCluster") -> "ObjectCluster":
     for plural, objs in other.custom.items():
         into.custom.setdefault(plural, []).extend(objs)
@@ -178,35 +191,47 @@ class KubernetesCluster:
     """The real API server, through the official client and the current kubeconfig context."""
 
     def __init__(self, context: str | None = None, timeout_seconds: float = 10.0):
-        try:
-            from kubernetes import client, config
-        except ImportError as exc:  # the ops extra is not installed
-            raise ClusterError("the kubernetes client is not installed: pip install 'ranker-values[ops]'") from exc
+        from kubernetes import client, config  # ModuleNotFoundError: the CLI names the missing extra
+        from urllib3.exceptions import HTTPError
+
+        configuration = client.Configuration()  # our own: the process-wide default stays untouched
         try:
             try:
-                config.load_kube_config(context=context)
-            except config.ConfigException:
+                # $KUBECONFIG as it is now: the client reads it once, when it is first imported
+                kubeconfig = os.environ.get("KUBECONFIG") or None
+                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+            except config.ConfigException as kubeconfig_problem:
                 if context:
                     raise
-                config.load_incluster_config()
+                try:
+                    config.load_incluster_config(client_configuration=configuration)
+                except config.ConfigException:
+                    raise kubeconfig_problem from None  # outside a pod the kubeconfig's reason is the useful one
         except Exception as exc:  # noqa: BLE001 - any config problem is the user's to fix
             raise ClusterError(f"cannot load Kubernetes credentials: {exc}") from exc
+        # urllib3 retries a failed connection 3 times by default: one retry keeps a request
+        # within about twice the timeout the user gave.
+        configuration.retries = 1
+        api = client.ApiClient(configuration)
         self._timeout = timeout_seconds
-        self._custom = client.CustomObjectsApi()
-        self._ext = client.ApiextensionsV1Api()
-        self._apps = client.AppsV1Api()
-        self._core = client.CoreV1Api()
+        self._custom = client.CustomObjectsApi(api)
+        self._ext = client.ApiextensionsV1Api(api)
+        self._apps = client.AppsV1Api(api)
+        self._core = client.CoreV1Api(api)
         self._api_exception = client.exceptions.ApiException
-        self._sanitize = client.ApiClient().sanitize_for_serialization
+        self._network_errors = (HTTPError, OSError, config.ConfigException)  # ConfigException: token refresh
+        self._sanitize = api.sanitize_for_serialization
 
     def _call(self, fn, *args, missing_ok: bool = False, **kwargs):
+        """One API call within the timeout. Only API and network failures become ClusterError: a
+        wrong argument to the client (ApiTypeError) is a bug and must not read as "unreachable"."""
         try:
             return fn(*args, _request_timeout=self._timeout, **kwargs)
         except self._api_exception as exc:
             if missing_ok and exc.status == 404:
                 return None
             raise ClusterError(f"Kubernetes API: {exc.status} {exc.reason}") from exc
-        except Exception as exc:  # noqa: BLE001 - network errors of every kind
+        except self._network_errors as exc:
             raise ClusterError(f"Kubernetes API unreachable: {exc}") from exc
 
     def get_custom(self, plural, name, namespace):

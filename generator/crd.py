@@ -31,9 +31,9 @@ from typing import Any, Callable
 import jsonschema
 import yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 from generator.errors import UsageError
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 INT_OR_STRING = "x-kubernetes-int-or-string"
 PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
@@ -125,12 +125,24 @@ def load_crd_dir(directory: Path) -> dict[str, dict[str, Any]]:
         raise UsageError(f"{directory}: CRD directory not found")
     crds = {}
     for path in sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")]):
-        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER):
+        try:
+            docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise UsageError(f"{path}: cannot read a CRD file: {str(exc).splitlines()[0]}") from None
+        for doc in docs:
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                crds[doc["spec"]["names"]["kind"]] = doc
+                crds[_crd_kind(doc, path)] = doc
     if not crds:
         raise UsageError(f"{directory}: no CustomResourceDefinition found")
     return crds
+
+
+def _crd_kind(crd: dict[str, Any], path: Path) -> str:
+    kind = ((crd.get("spec") or {}).get("names") or {}).get("kind")
+    versions = (crd.get("spec") or {}).get("versions")
+    if not isinstance(kind, str) or not isinstance(versions, list):
+        raise UsageError(f"{path}: a CustomResourceDefinition without spec.names.kind or spec.versions")
+    return kind
 
 
 @lru_cache(maxsize=None)

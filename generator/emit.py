@@ -55,12 +55,7 @@ def _ranking(dep: Deployment) -> dict[str, Any]:
             "ha": layout.update_ha,
         },
         "models": [_model(dep, m) for m in dep.models],
-        "state": {
-            "type": dep.state.type,
-            "host": dep.state.host or "" if dep.state.type == "redis" else "",
-            "port": dep.state.port or 0 if dep.state.type == "redis" else 0,
-            "format": dep.state.format,
-        },
+        "state": _state(dep),
         "api": {"host": dep.api_host, "port": dep.api_port},
         "parallelism": {
             "bootstrap": dep.bootstrap_parallelism or 0,
@@ -70,6 +65,17 @@ def _ranking(dep: Deployment) -> dict[str, Any]:
             "bootstrap": _source(dep.bootstrap_source),
             "inference": _source(dep.inference_source),
         },
+    }
+
+
+def _state(dep: Deployment) -> dict[str, Any]:
+    """Host and port mean something only for Redis: "" and 0 for memory state."""
+    redis = dep.state.type == "redis"
+    return {
+        "type": dep.state.type,
+        "host": (dep.state.host or "") if redis else "",
+        "port": (dep.state.port or 0) if redis else 0,
+        "format": dep.state.format,
     }
 
 

@@ -61,3 +61,18 @@ class InvalidInput(RankerError):
 
     def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None):
         super().__init__(message, diagnostics or [], EXIT_INVALID)
+
+
+#: Top-level modules of the ``ops`` extra (pyproject.toml). Commands import them lazily, so a
+#: plain ``pip install ranker-values`` only finds out they are missing when a command needs one.
+OPS_MODULES = frozenset(
+    {"boto3", "botocore", "redis", "xgboost", "numpy", "kubernetes", "helm_python", "kubernetes_validate"}
+)
+
+
+def missing_extra(exc: ImportError) -> UsageError | None:
+    """The usage error for an ops module that is not installed; None for any other import error."""
+    module = (getattr(exc, "name", None) or "").split(".")[0]
+    if module not in OPS_MODULES:
+        return None
+    return UsageError(f"this needs the {module!r} package of the ops extra: pip install 'ranker-values[ops]'")

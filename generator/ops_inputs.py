@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.cluster import Cluster, KubernetesCluster, ObjectCluster
-from generator.errors import InvalidInput, UsageError
+from generator.errors import InvalidInput
 from generator.values_files import dig, read_values_file, release_values
 
 
@@ -65,12 +65,12 @@ def open_s3(values: ValuesInput, timeout: float, workers: int = 16) -> Any:
     """A boto3 client configured like the chart's pods (s3.endpoint/region/pathStyleAccess)."""
     from generator.s3 import S3Settings, make_client
 
-    if timeout <= 0:
-        raise UsageError("--request-timeout must be positive")
     settings = S3Settings.from_values(
         values.merged, connect_timeout=timeout, read_timeout=timeout, max_pool_connections=workers
     )
     try:
         return make_client(settings)
+    except ModuleNotFoundError:
+        raise  # the ops extra is missing: the CLI says how to install it
     except Exception as exc:  # noqa: BLE001 - invalid endpoint URL, region...
         raise InvalidInput(f"cannot configure the S3 client from the values (s3.endpoint/s3.region): {exc}") from exc

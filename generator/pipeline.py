@@ -15,11 +15,11 @@ from generator.errors import Diagnostic, InvalidInput, UsageError
 from generator.model import Deployment, EnvProfile
 
 
-SHAPE_CODES = ("RV002", "RV003")
+SHAPE_CODES = ("RV002", "RV003")  # root not a mapping; a Metarank ≥0.5 config
 
 # charts/ranker/values.yaml defaults, for keys an env file leaves out
 CHART_MAX_REPLICAS = 5  # stages.api.autoscaling.maxReplicas
-CHART_SHARED_MOUNT = "/data"  # sharedVolume.mountPath  # root not a mapping; a Metarank ≥0.5 config
+CHART_SHARED_MOUNT = "/data"  # sharedVolume.mountPath
 
 
 @dataclass

@@ -14,6 +14,7 @@ Validation, per object:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ def render_texts(
     """
     import helm_python
 
+    check_release_and_namespace(release, namespace)
     if not (chart / "Chart.yaml").is_file():
         raise UsageError(f"{chart}: not a chart (no Chart.yaml); pass --chart")
     try:
@@ -60,6 +62,22 @@ def render_texts(
             return loaded.render(values, name=release, namespace=namespace, revision=1, is_install=True)
     except helm_python.HelmError as exc:
         raise InvalidInput(f"rendering {chart} failed:\n{exc}") from exc
+
+
+# Helm's own rules (pkg/chartutil ValidateReleaseName) and Kubernetes' for namespaces. The SDK
+# renders an empty release name as "release-name" instead of refusing it.
+RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+RELEASE_NAME_MAX = 53
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_release_and_namespace(release: str, namespace: str) -> None:
+    if len(release) > RELEASE_NAME_MAX or not RELEASE_NAME.match(release):
+        raise UsageError(
+            f"--release {release!r}: a release name is 1-{RELEASE_NAME_MAX} lowercase letters, digits, '-' or '.'"
+        )
+    if len(namespace) > 63 or not NAMESPACE.match(namespace):
+        raise UsageError(f"--namespace {namespace!r}: a namespace is 1-63 lowercase letters, digits or '-'")
 
 
 def parse_manifests(texts: dict[str, str]) -> list[Manifest]:
@@ -108,14 +126,10 @@ def validate_manifests(
     """Check every object; FlinkDeployments without a CRD directory are reported, not passed."""
     from generator.admission import admission_errors
     from generator.crd import custom_resource_errors_from
-    from generator.kube_schemas import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, schema_version, validation_errors
+    from generator.kube_schemas import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, validation_errors
 
+    check_validation_options(kube_versions, crd_dirs)
     result = Validation(tuple(kube_versions), tuple(crd_dirs))
-    for version in kube_versions:
-        try:
-            schema_version(version)
-        except ValueError as exc:
-            raise UsageError(f"--kube-version {version}: {exc}") from None
     for obj in objects:
         pair = kind_of(obj)
         result.counts[pair[1]] = result.counts.get(pair[1], 0) + 1
@@ -131,6 +145,21 @@ def validate_manifests(
         else:
             result.problems.append(f"{obj.ref}: {pair[0]} {pair[1]} is not a kind ranker renders")
     return result
+
+
+def check_validation_options(kube_versions: tuple[str, ...], crd_dirs: tuple[Path, ...]) -> None:
+    """UsageError for a Kubernetes version without bundled schemas or an unusable CRD directory,
+    so ``render`` refuses them before it renders or writes anything."""
+    from generator.crd import load_crd_dir
+    from generator.kube_schemas import schema_version
+
+    for version in kube_versions:
+        try:
+            schema_version(version)
+        except ValueError as exc:
+            raise UsageError(f"--kube-version {version}: {exc}") from None
+    for crd_dir in crd_dirs:
+        load_crd_dir(Path(crd_dir))
 
 
 def manifest_text(texts: dict[str, str]) -> str:

@@ -202,11 +202,12 @@ def _storage_reachable(doc: LoadedDocument, env: EnvProfile, code: str, path: Js
     location = _get(doc.data, path)
     if not isinstance(location, str) or is_object_store(location):
         return []
+    shown = redact(location)  # file://user:password@... is a path to the parser, a secret to us
     local = local_path(location)
     if local is None:
         return [diagnostic_at(
             doc, code, path,
-            f"{what} {redact(location)!r} is neither an object store (s3://, hdfs://, gs://) nor a local path",
+            f"{what} {shown!r} is neither an object store (s3://, hdfs://, gs://) nor a local path",
             point_at="value",
         )]
     if _under_shared_volume(local, env):
@@ -214,12 +215,12 @@ def _storage_reachable(doc: LoadedDocument, env: EnvProfile, code: str, path: Js
     problem = _why_not_shared(local, env)
     if env.name == "dev":
         return [diagnostic_at(
-            doc, code, path, f"{what} {location!r} {problem}; fine for a one-node dev cluster only",
+            doc, code, path, f"{what} {shown!r} {problem}; fine for a one-node dev cluster only",
             severity="warning", point_at="value",
         )]
     return [diagnostic_at(
         doc, code, path,
-        f"{what} {location!r} {problem}, but every stage runs in its own pod; use an object store URI "
+        f"{what} {shown!r} {problem}, but every stage runs in its own pod; use an object store URI "
         "(s3://, hdfs://, gs://) or a path under sharedVolume.mountPath with sharedVolume.enabled and "
         "sharedVolume.existingClaim (a ReadWriteMany PVC)",
         point_at="value",

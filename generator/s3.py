@@ -18,6 +18,10 @@ from generator.values_files import dig
 S3_SCHEMES = ("s3://", "s3a://", "s3p://")
 
 
+def is_s3_uri(uri: str) -> bool:
+    return uri.startswith(S3_SCHEMES)
+
+
 @dataclass(frozen=True)
 class S3Location:
     bucket: str
@@ -59,17 +63,27 @@ class S3Settings:
 
     @classmethod
     def from_values(cls, values: dict[str, Any], **overrides: Any) -> "S3Settings":
-        static = dig(values, "s3.auth.mode", "secret") == "secret"
-        key_id = (dig(values, "s3.auth.accessKeyId") or None) if static else None
-        secret = (dig(values, "s3.auth.secretAccessKey") or None) if static else None
+        static = (_typed(values, "s3.auth.mode", str) or "secret") == "secret"
+        key_id = (_typed(values, "s3.auth.accessKeyId", str) or None) if static else None
+        secret = (_typed(values, "s3.auth.secretAccessKey", str) or None) if static else None
         settings = cls(
-            endpoint=dig(values, "s3.endpoint") or None,
-            region=dig(values, "s3.region") or None,
-            path_style=bool(dig(values, "s3.pathStyleAccess", False)),
+            endpoint=_typed(values, "s3.endpoint", str) or None,
+            region=_typed(values, "s3.region", str) or None,
+            path_style=bool(_typed(values, "s3.pathStyleAccess", bool)),
             access_key_id=key_id if key_id and secret else None,
             secret_access_key=secret if key_id and secret else None,
         )
         return settings if not overrides else replace(settings, **overrides)
+
+
+def _typed(values: dict[str, Any], dotted: str, kind: type) -> Any:
+    """The value at ``dotted`` (None when absent), or InvalidInput naming the key but never its
+    value (it may be a secret key)."""
+    value = dig(values, dotted)
+    if value is not None and not isinstance(value, kind):
+        wanted = "true or false" if kind is bool else "a string"
+        raise InvalidInput(f"{dotted} in the values must be {wanted}, got {type(value).__name__}")
+    return value
 
 
 def make_client(settings: S3Settings) -> Any:
@@ -91,6 +105,13 @@ def make_client(settings: S3Settings) -> Any:
     return boto3.session.Session().client(
         "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config, **keys
     )
+
+
+def is_not_found(exc: Exception) -> bool:
+    """A botocore error that means "no such key" (HEAD answers a bare 404)."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+    return str(code) in ("404", "NoSuchKey", "NotFound")
 
 
 def describe_client_error(exc: Exception, what: str) -> str:

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable
 
 from generator.cluster import Cluster, ClusterError, Obj
 from generator.errors import InvalidInput
-from generator.s3 import S3Location, describe_client_error
+from generator.s3 import S3Location, describe_client_error, is_not_found
 
 FLINKDEPLOYMENTS = "flinkdeployments"
 SNAPSHOTS = "flinkstatesnapshots"
@@ -172,7 +172,10 @@ def _status_entry(entry: dict[str, Any], obj: Obj, where: str, source: str) -> l
     stamp = entry.get("timeStamp")
     if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int)):
         raise _malformed(obj, f"{where}.timeStamp", f"must be epoch milliseconds (an integer), got {stamp!r}")
-    when = datetime.fromtimestamp(stamp / 1000, timezone.utc) if stamp else None
+    try:
+        when = datetime.fromtimestamp(stamp / 1000, timezone.utc) if stamp else None
+    except (OverflowError, OSError, ValueError):
+        raise _malformed(obj, f"{where}.timeStamp", f"{stamp} is not a plausible epoch-milliseconds time") from None
     return [Savepoint(location, when, f"{source} {where.removeprefix('status.jobStatus.')}")]
 
 
@@ -234,17 +237,12 @@ def list_savepoint_dirs(client: Any, location: S3Location, page_size: int = 1000
 
 def metadata_time(client: Any, bucket: str, dir_key: str) -> datetime | None:
     """``LastModified`` of ``<dir>/_metadata``, None when it does not exist."""
-    from botocore.exceptions import ClientError
-
     key = f"{dir_key.rstrip('/')}/{METADATA}"
     try:
         head = client.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchKey", "NotFound"):
+    except Exception as exc:  # noqa: BLE001 - botocore client and network errors of every kind
+        if is_not_found(exc):
             return None
-        raise InvalidInput(describe_client_error(exc, f"reading s3://{bucket}/{key}")) from exc
-    except Exception as exc:  # noqa: BLE001 - botocore network errors of every kind
         raise InvalidInput(describe_client_error(exc, f"reading s3://{bucket}/{key}")) from exc
     return head["LastModified"].astimezone(timezone.utc)
 

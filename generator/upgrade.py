@@ -26,6 +26,8 @@ from generator import __version__
 from generator.cluster import Cluster, Obj
 from generator.errors import InvalidInput
 from generator.ops_inputs import ValuesInput
+from generator.s3 import is_s3_uri
+from generator.values_files import dig
 from generator.savepoint import (
     _mapping,
     _nonce,
@@ -63,7 +65,9 @@ class Current:
 
 
 def read_current(values: ValuesInput, cluster: Cluster | None, release: str | None, namespace: str) -> Current:
-    update_enabled = values.merged.get("stages", {}).get("update", {}).get("enabled", True)
+    update_enabled = dig(values.merged, "stages.update.enabled", True)
+    if update_enabled is None:
+        update_enabled = True
     if not isinstance(update_enabled, bool):
         raise InvalidInput(f"{values.where('stages.update.enabled')}: must be true or false, got {update_enabled!r}")
     current = Current(
@@ -141,6 +145,8 @@ def normal_start_point(current: Current, s3_client: Any | None) -> StartPoint:
         return StartPoint("nothing: neither initialSavepointPath nor ranking.paths.savepoint is set", empty=True)
     if s3_client is None:
         return StartPoint(f"{path} (not verified: no S3 access)", empty=False)
+    if not is_s3_uri(path):  # a shared volume path (sharedVolume.mountPath): only the pods see it
+        return StartPoint(f"{path} (not verified: not on S3)", empty=False)
     try:
         when = verify_complete(s3_client, path)
     except InvalidInput as exc:

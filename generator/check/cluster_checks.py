@@ -48,6 +48,8 @@ def cluster(ctx: CheckContext) -> Any:
 
     try:
         return ctx.shared("cluster", build)
+    except ModuleNotFoundError:
+        raise  # the runner says which extra to install
     except Exception as exc:  # noqa: BLE001 - ClusterError or a broken kubeconfig
         raise CheckAbort(failed(str(getattr(exc, "message", exc)), "check the kube context (--kube-context) and credentials")) from exc
 

@@ -25,6 +25,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,7 +228,7 @@ def _read_sample(ctx: CheckContext) -> EventSample:
                     break
                 sample.bytes += len(line)
                 newest = _take(sample, f"{name}:{number}", line, newest)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; a corrupt stream is zlib.error
             sample.bad.append((name, f"cannot read the file: {exc}"))
         if sample.truncated_by_bytes:
             break

@@ -90,17 +90,12 @@ def _fetch(ctx: CheckContext, model: RankingModel) -> bytes | None:
     path = model.path or ""
     cap = ctx.options.model_max_bytes
     if is_object_store(path):
-        location = S3Location.parse(path)
-        try:
-            head = s3_checks.client(ctx).head_object(Bucket=location.bucket, Key=location.key)
-        except Exception as exc:  # noqa: BLE001
-            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise s3_checks.s3_error(exc, f"reading {path}") from exc
+        head = s3_checks.head(ctx, path)
+        if head is None:
+            return None
         if int(head.get("ContentLength", 0)) > cap:
             raise CheckAbort(warned(f"{path} is larger than {cap} bytes: not downloaded"))
-        return b"".join(s3_checks.object_iter_bytes(ctx, location))
+        return b"".join(s3_checks.object_iter_bytes(ctx, S3Location.parse(path)))
     local = local_path(path) or path
     if not os.path.exists(local):
         if os.path.isabs(local) and not os.path.isdir(os.path.dirname(local)):

@@ -69,7 +69,10 @@ def _connect(ctx: CheckContext) -> RedisHandle:
     if password:
         common["password"] = password
     if ctx.options.redis_url:
-        client = redis.Redis.from_url(ctx.options.redis_url, **common)
+        try:
+            client = redis.Redis.from_url(ctx.options.redis_url, **common)
+        except ValueError as exc:  # the message names the problem, never the URL (it may hold a password)
+            raise _abort(failed(f"--redis-url: {exc}", "e.g. redis://127.0.0.1:6379 or rediss://host:6380")) from None
     else:
         host, port = _target(ctx)
         tls = bool(dig(dict(ctx.values), "externalRedis.tls", False))

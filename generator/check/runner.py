@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
-from generator.errors import RankerError, UsageError
+from generator.errors import RankerError, UsageError, missing_extra
 
 
 class Status(str, Enum):
@@ -130,6 +130,11 @@ def _call(check: Check, context: Any) -> Outcome:
         return exc.outcome
     except RankerError as exc:
         return failed(exc.message, "")
+    except ModuleNotFoundError as exc:
+        extra = missing_extra(exc)
+        if extra is None:
+            return failed(f"{type(exc).__name__}: {exc}", "this is a bug in the check; please report it")
+        return failed(f"{exc.name} is not installed here", "pip install 'ranker-values[ops]'")
     except Exception as exc:  # noqa: BLE001 - a check must never crash the table
         return failed(f"{type(exc).__name__}: {exc}", "this is a bug in the check; please report it")
     if not isinstance(outcome, Outcome):

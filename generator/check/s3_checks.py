@@ -18,7 +18,7 @@ from typing import Any
 from generator.check.context import CheckContext
 from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
 from generator.model import is_object_store, local_path
-from generator.s3 import S3Location, S3Settings, describe_client_error, make_client
+from generator.s3 import S3Location, S3Settings, describe_client_error, is_not_found, make_client
 
 #: Listing stops after this many keys; counts are then reported as "at least".
 MAX_LISTED_KEYS = 100_000
@@ -71,8 +71,9 @@ def s3_error(exc: Exception, what: str) -> S3CheckError:
 def list_objects(ctx: CheckContext, location: S3Location, limit: int = MAX_LISTED_KEYS) -> tuple[list[S3Object], bool]:
     """Objects under a prefix in key order (directory markers skipped), and whether the list was cut."""
     out: list[S3Object] = []
+    s3 = client(ctx)  # outside the try: a missing boto3 is not "S3 unreachable"
     try:
-        pages = client(ctx).get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.prefix)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.prefix)
         for page in pages:
             for item in page.get("Contents", []):
                 if not item["Key"].endswith("/"):
@@ -84,16 +85,20 @@ def list_objects(ctx: CheckContext, location: S3Location, limit: int = MAX_LISTE
     return out, False
 
 
-def _exists(ctx: CheckContext, uri: str) -> bool:
+def head(ctx: CheckContext, uri: str) -> dict[str, Any] | None:
+    """The object's HEAD response; None when it does not exist."""
     location = S3Location.parse(uri)
+    s3 = client(ctx)
     try:
-        client(ctx).head_object(Bucket=location.bucket, Key=location.key)
-        return True
+        return s3.head_object(Bucket=location.bucket, Key=location.key)
     except Exception as exc:  # noqa: BLE001
-        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchKey", "NotFound"):
-            return False
+        if is_not_found(exc):
+            return None
         raise s3_error(exc, f"reading {uri}") from exc
+
+
+def _exists(ctx: CheckContext, uri: str) -> bool:
+    return head(ctx, uri) is not None
 
 
 def _has_objects(ctx: CheckContext, uri: str) -> bool:
@@ -233,8 +238,9 @@ def checks() -> list[Check]:
 
 def object_iter_bytes(ctx: CheckContext, location: S3Location) -> Iterator[bytes]:
     """Stream one object's bytes (used by the events and model checks)."""
+    s3 = client(ctx)
     try:
-        body = client(ctx).get_object(Bucket=location.bucket, Key=location.key)["Body"]
+        body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"]
     except Exception as exc:  # noqa: BLE001
         raise s3_error(exc, f"reading {location.uri()}") from exc
     try:
