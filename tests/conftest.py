@@ -1,10 +1,16 @@
-"""Shared fixtures for the generator tests (keep small: others add their own in subdirectories)."""
+"""Shared fixtures for the tests.
+
+``check_support`` adds the service fixtures (``redis_factory``, ``moto_endpoint``, ``s3``) the
+``check`` tests share.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["check_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_METARANK = Path(__file__).resolve().parents[1].parent / "shared" / "metarank" / "0.4.1"

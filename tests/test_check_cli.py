@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from generator.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
 from generator.cli import app
 from generator.errors import UsageError
-from test_check_helpers import free_port, moto_endpoint, redis_factory, s3  # noqa: F401 - fixtures
+from check_support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,10 @@ from generator.check.runner import Status
 from generator.cluster import ObjectCluster
 from support import CRD_DIR, require_shared
 from support.k8s import validation_errors
-from test_check_helpers import make_deployment, run
+from check_support import (
+    make_deployment,
+    run,
+)
 
 NS = "ranking"
 

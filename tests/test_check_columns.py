@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from generator.check.columns import ColumnRuleError, column_names, explain_mismatch, model_columns
-from test_check_helpers import FEATURES
+from check_support import FEATURES
 
 
 def test_request_level_features_come_first_and_vectors_expand():

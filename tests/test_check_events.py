@@ -8,7 +8,13 @@ import pytest
 
 from generator.check.events_checks import event_problem, parse_timestamp
 from generator.check.runner import Status
-from test_check_helpers import good_events, jsonl, make_deployment, moto_endpoint, run, s3, s3_values  # noqa: F401
+from check_support import (
+    good_events,
+    jsonl,
+    make_deployment,
+    run,
+    s3_values,
+)
 
 
 def _write(tmp_path, name, data: bytes):

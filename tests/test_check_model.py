@@ -11,13 +11,11 @@ import pytest
 from generator.check.columns import column_names, model_columns
 from generator.check.model_checks import read_model, sniff_format
 from generator.check.runner import Status
-from test_check_helpers import (  # noqa: F401 - fixtures
+from check_support import (
     EXPECTED_COLUMNS,
     FEATURES,
     make_deployment,
-    moto_endpoint,
     run,
-    s3,
     s3_values,
     train_model,
 )

@@ -7,7 +7,11 @@ import time
 import pytest
 
 from generator.check.runner import Status
-from test_check_helpers import free_port, make_deployment, redis_factory, run  # noqa: F401 - fixture
+from check_support import (
+    free_port,
+    make_deployment,
+    run,
+)
 
 GOOD = ("--save", "", "--appendonly", "yes", "--maxmemory", "64mb", "--maxmemory-policy", "noeviction")
 BAD = ("--save", "", "--appendonly", "no", "--maxmemory-policy", "allkeys-lru")

@@ -7,14 +7,12 @@ import time
 import pytest
 
 from generator.check.runner import Status
-from test_check_helpers import (  # noqa: F401 - fixtures
+from check_support import (
     DeniedMoto,
     dummy_credentials,
     free_port,
     make_deployment,
-    moto_endpoint,
     run,
-    s3,
     s3_values,
 )
 
