@@ -124,3 +124,11 @@ def test_help_imports_no_heavy_client():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_skipping_every_check_is_a_usage_error_not_a_green_run(tmp_path):
+    config = tmp_path / "config.yml"
+    config.write_text((REPO / "examples" / "config.yml").read_text())
+    result = CliRunner().invoke(app, ["check", str(config), "--skip", "s3,redis,cluster,events,model"])
+    assert result.exit_code == 2, result.output
+    assert "leave no check to run" in result.output

@@ -108,11 +108,14 @@ def select(checks: Sequence[Check], only: Sequence[str] = (), skip: Sequence[str
                 raise _unknown_name_error(name, known, option)
     wanted = _split_names(only)
     unwanted = _split_names(skip)
-    return [
+    selected = [
         c
         for c in checks
         if (not wanted or any(_matches(c, n) for n in wanted)) and not any(_matches(c, n) for n in unwanted)
     ]
+    if not selected:  # an empty run would exit 0 and look like a green preflight
+        raise UsageError("--only/--skip leave no check to run")
+    return selected
 
 
 # --- running --------------------------------------------------------------------------------
