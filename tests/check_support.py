@@ -35,6 +35,16 @@ FEATURES: list[dict[str, Any]] = [
 EXPECTED_COLUMNS = 13
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server we started; kill it if it does not go within 5 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def make_deployment(
     *,
     workdir: str = "s3://ranker/work",
@@ -104,12 +114,7 @@ class RedisServer:
         pytest.fail("redis-server did not start within 10 s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture
@@ -215,12 +220,7 @@ class DeniedMoto:
         self.reader = (key["AccessKeyId"], key["SecretAccessKey"])
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def _policy(actions: list[str], resource: str) -> str:
