@@ -121,16 +121,16 @@ def snapshot_savepoints(cluster: Cluster, deployment: Obj) -> list[Savepoint]:
     target = _name(deployment)
     out = []
     for snap in cluster.list_custom(SNAPSHOTS, namespace):
-        spec = _mapping(snap, "spec", snap)
-        ref = _mapping(spec, "jobReference", snap, "spec.jobReference")
+        spec = mapping_field(snap, "spec", snap)
+        ref = mapping_field(spec, "jobReference", snap, "spec.jobReference")
         if ref.get("name") != target or ref.get("kind", "FlinkDeployment") != "FlinkDeployment":
             continue
         if spec.get("savepoint") is None:  # a checkpoint snapshot
             continue
-        status = _mapping(snap, "status", snap)
-        if _string(status, "state", snap, "status.state") != "COMPLETED":
+        status = mapping_field(snap, "status", snap)
+        if string_field(status, "state", snap, "status.state") != "COMPLETED":
             continue
-        path = _string(status, "path", snap, "status.path")
+        path = string_field(status, "path", snap, "status.path")
         if not path:
             raise _malformed(snap, "status.path", "is empty although status.state is COMPLETED")
         when = _iso_time(status.get("resultTimestamp"), snap, "status.resultTimestamp")
@@ -144,12 +144,12 @@ def snapshot_savepoints(cluster: Cluster, deployment: Obj) -> list[Savepoint]:
 
 
 def status_savepoints(deployment: Obj) -> list[Savepoint]:
-    status = _mapping(deployment, "status", deployment)
-    job = _mapping(status, "jobStatus", deployment, "status.jobStatus")
-    info = _mapping(job, "savepointInfo", deployment, "status.jobStatus.savepointInfo")
+    status = mapping_field(deployment, "status", deployment)
+    job = mapping_field(status, "jobStatus", deployment, "status.jobStatus")
+    info = mapping_field(job, "savepointInfo", deployment, "status.jobStatus.savepointInfo")
     where = f"FlinkDeployment/{_name(deployment)}"
     out = []
-    last = _mapping(info, "lastSavepoint", deployment, "status.jobStatus.savepointInfo.lastSavepoint")
+    last = mapping_field(info, "lastSavepoint", deployment, "status.jobStatus.savepointInfo.lastSavepoint")
     if last:
         out.extend(_status_entry(last, deployment, "status.jobStatus.savepointInfo.lastSavepoint", where))
     history = info.get("savepointHistory") or []
@@ -159,14 +159,14 @@ def status_savepoints(deployment: Obj) -> list[Savepoint]:
         if not isinstance(entry, dict):
             raise _malformed(deployment, f"status.jobStatus.savepointInfo.savepointHistory[{i}]", "must be a mapping")
         out.extend(_status_entry(entry, deployment, f"status.jobStatus.savepointInfo.savepointHistory[{i}]", where))
-    upgrade = _string(job, "upgradeSavepointPath", deployment, "status.jobStatus.upgradeSavepointPath")
+    upgrade = string_field(job, "upgradeSavepointPath", deployment, "status.jobStatus.upgradeSavepointPath")
     if upgrade:
         out.append(Savepoint(upgrade, None, f"{where} status.jobStatus.upgradeSavepointPath"))
     return out
 
 
 def _status_entry(entry: dict[str, Any], obj: Obj, where: str, source: str) -> list[Savepoint]:
-    location = _string(entry, "location", obj, f"{where}.location")
+    location = string_field(entry, "location", obj, f"{where}.location")
     if not location:
         return []
     stamp = entry.get("timeStamp")
@@ -409,9 +409,9 @@ def trigger_savepoint(
 
 
 def _require_running(deployment: Obj) -> None:
-    status = _mapping(deployment, "status", deployment)
-    job = _mapping(status, "jobStatus", deployment, "status.jobStatus")
-    state = _string(job, "state", deployment, "status.jobStatus.state")
+    status = mapping_field(deployment, "status", deployment)
+    job = mapping_field(status, "jobStatus", deployment, "status.jobStatus")
+    state = string_field(job, "state", deployment, "status.jobStatus.state")
     if state != "RUNNING":
         raise InvalidInput(
             f"FlinkDeployment/{_name(deployment)}: the job is {state or 'not reported'}, not RUNNING; "
@@ -446,15 +446,15 @@ def _trigger_snapshot(cluster: Cluster, deployment: Obj, waiter: Waiter, at: dat
         snap = cluster.get_custom(SNAPSHOTS, name, namespace)
         if snap is None:
             raise ClusterError(f"FlinkStateSnapshot/{name} disappeared while waiting for it")
-        status = _mapping(snap, "status", snap)
-        state = _string(status, "state", snap, "status.state") or "TRIGGER_PENDING"
+        status = mapping_field(snap, "status", snap)
+        state = string_field(status, "state", snap, "status.state") or "TRIGGER_PENDING"
         if state == "COMPLETED":
-            path = _string(status, "path", snap, "status.path")
+            path = string_field(status, "path", snap, "status.path")
             if not path:
                 raise _malformed(snap, "status.path", "is empty although status.state is COMPLETED")
             return state, path
         if state in ("FAILED", "ABANDONED"):
-            error = _string(status, "error", snap, "status.error") or "no error reported"
+            error = string_field(status, "error", snap, "status.error") or "no error reported"
             raise InvalidInput(f"FlinkStateSnapshot/{name} {state}: {error}")
         return state, None
 
@@ -463,8 +463,8 @@ def _trigger_snapshot(cluster: Cluster, deployment: Obj, waiter: Waiter, at: dat
 
 
 def current_trigger_nonce(deployment: Obj) -> int:
-    job = _mapping(_mapping(deployment, "spec", deployment), "job", deployment, "spec.job")
-    return _nonce(job.get("savepointTriggerNonce"), deployment, "spec.job.savepointTriggerNonce")
+    job = mapping_field(mapping_field(deployment, "spec", deployment), "job", deployment, "spec.job")
+    return nonce_field(job.get("savepointTriggerNonce"), deployment, "spec.job.savepointTriggerNonce")
 
 
 def _trigger_nonce(cluster: Cluster, deployment: Obj, waiter: Waiter) -> TriggerResult:
@@ -485,15 +485,15 @@ def _trigger_nonce(cluster: Cluster, deployment: Obj, waiter: Waiter) -> Trigger
         obj = cluster.get_custom(FLINKDEPLOYMENTS, name, namespace)
         if obj is None:
             raise ClusterError(f"FlinkDeployment/{name} disappeared while waiting for its savepoint")
-        status = _mapping(obj, "status", obj)
-        job = _mapping(status, "jobStatus", obj, "status.jobStatus")
-        info = _mapping(job, "savepointInfo", obj, "status.jobStatus.savepointInfo")
-        last = _mapping(info, "lastSavepoint", obj, "status.jobStatus.savepointInfo.lastSavepoint")
-        if last.get("triggerNonce") == nonce and _string(last, "location", obj, "lastSavepoint.location"):
+        status = mapping_field(obj, "status", obj)
+        job = mapping_field(status, "jobStatus", obj, "status.jobStatus")
+        info = mapping_field(job, "savepointInfo", obj, "status.jobStatus.savepointInfo")
+        last = mapping_field(info, "lastSavepoint", obj, "status.jobStatus.savepointInfo.lastSavepoint")
+        if last.get("triggerNonce") == nonce and string_field(last, "location", obj, "lastSavepoint.location"):
             return "COMPLETED", last["location"]
-        if _string(info, "triggerId", obj, "status.jobStatus.savepointInfo.triggerId"):
+        if string_field(info, "triggerId", obj, "status.jobStatus.savepointInfo.triggerId"):
             return "IN_PROGRESS", None
-        error = _string(status, "error", obj, "status.error")
+        error = string_field(status, "error", obj, "status.error")
         return ("TRIGGER_PENDING" if not error else f"TRIGGER_PENDING (status.error: {error[:200]})"), None
 
     path = _wait(poll, waiter, f"FlinkDeployment/{name} savepoint (nonce {nonce})")
@@ -531,7 +531,7 @@ def _malformed(obj: Obj, where: str, problem: str) -> InvalidInput:
     return InvalidInput(f"{ref}: malformed {where}: {problem}")
 
 
-def _mapping(parent: dict[str, Any], key: str, obj: Obj, where: str | None = None) -> dict[str, Any]:
+def mapping_field(parent: dict[str, Any], key: str, obj: Obj, where: str | None = None) -> dict[str, Any]:
     value = parent.get(key)
     if value is None:
         return {}
@@ -540,7 +540,7 @@ def _mapping(parent: dict[str, Any], key: str, obj: Obj, where: str | None = Non
     return value
 
 
-def _string(parent: dict[str, Any], key: str, obj: Obj, where: str) -> str:
+def string_field(parent: dict[str, Any], key: str, obj: Obj, where: str) -> str:
     value = parent.get(key)
     if value is None:
         return ""
@@ -549,7 +549,7 @@ def _string(parent: dict[str, Any], key: str, obj: Obj, where: str) -> str:
     return value
 
 
-def _nonce(value: Any, obj: Obj, where: str) -> int:
+def nonce_field(value: Any, obj: Obj, where: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):

@@ -29,9 +29,9 @@ from generator.ops_inputs import ValuesInput
 from generator.s3 import is_s3_uri
 from generator.values_files import dig
 from generator.savepoint import (
-    _mapping,
-    _nonce,
-    _string,
+    mapping_field,
+    nonce_field,
+    string_field,
     find_stage_deployment,
     status_savepoints,
     verify_complete,
@@ -89,12 +89,12 @@ def _apply_live(current: Current, cluster: Cluster, release: str, namespace: str
     update = find_stage_deployment(cluster, release, namespace, "update")
     if update is not None:
         current.live_update = update
-        spec = _mapping(update, "spec", update)
-        job = _mapping(spec, "job", update, "spec.job")
-        _adopt(current, "redeploy", _nonce(job.get("savepointRedeployNonce"), update, "spec.job.savepointRedeployNonce"), REDEPLOY)
-        _adopt(current, "restart", _nonce(spec.get("restartNonce"), update, "spec.restartNonce"), RESTART)
-        _adopt(current, "trigger", _nonce(job.get("savepointTriggerNonce"), update, "spec.job.savepointTriggerNonce"), TRIGGER)
-        live_initial = _string(job, "initialSavepointPath", update, "spec.job.initialSavepointPath")
+        spec = mapping_field(update, "spec", update)
+        job = mapping_field(spec, "job", update, "spec.job")
+        _adopt(current, "redeploy", nonce_field(job.get("savepointRedeployNonce"), update, "spec.job.savepointRedeployNonce"), REDEPLOY)
+        _adopt(current, "restart", nonce_field(spec.get("restartNonce"), update, "spec.restartNonce"), RESTART)
+        _adopt(current, "trigger", nonce_field(job.get("savepointTriggerNonce"), update, "spec.job.savepointTriggerNonce"), TRIGGER)
+        live_initial = string_field(job, "initialSavepointPath", update, "spec.job.initialSavepointPath")
         if live_initial and live_initial != current.effective_initial_savepoint:
             current.notes.append(f"{INITIAL}: the values give {current.effective_initial_savepoint!r}, the cluster has {live_initial!r}: pinning the cluster's")
             current.initial_savepoint = live_initial
@@ -102,8 +102,8 @@ def _apply_live(current: Current, cluster: Cluster, release: str, namespace: str
         current.notes.append(f"release {release!r} has no update FlinkDeployment in {namespace!r} yet: this is its first deployment")
     bootstrap = find_stage_deployment(cluster, release, namespace, "bootstrap")
     if bootstrap is not None:
-        spec = _mapping(bootstrap, "spec", bootstrap)
-        _adopt(current, "rerun", _nonce(spec.get("restartNonce"), bootstrap, "spec.restartNonce"), RERUN)
+        spec = mapping_field(bootstrap, "spec", bootstrap)
+        _adopt(current, "rerun", nonce_field(spec.get("restartNonce"), bootstrap, "spec.restartNonce"), RERUN)
 
 
 def _adopt(current: Current, attr: str, live: int, dotted: str) -> None:
@@ -127,13 +127,13 @@ def normal_start_point(current: Current, s3_client: Any | None) -> StartPoint:
     if not current.update_enabled:
         return StartPoint("stages.update.enabled is false: no update job is deployed", empty=False)
     if live is not None:
-        spec = _mapping(live, "spec", live)
-        job = _mapping(spec, "job", live, "spec.job")
-        mode = _string(job, "upgradeMode", live, "spec.job.upgradeMode") or "stateless"
+        spec = mapping_field(live, "spec", live)
+        job = mapping_field(spec, "job", live, "spec.job")
+        mode = string_field(job, "upgradeMode", live, "spec.job.upgradeMode") or "stateless"
         if mode == "stateless":
             return StartPoint("the live update job has upgradeMode stateless: an upgrade restarts it empty", empty=True)
-        status = _mapping(live, "status", live)
-        state = _string(_mapping(status, "jobStatus", live, "status.jobStatus"), "state", live, "status.jobStatus.state")
+        status = mapping_field(live, "status", live)
+        state = string_field(mapping_field(status, "jobStatus", live, "status.jobStatus"), "state", live, "status.jobStatus.state")
         if state in ("RUNNING", "CREATED", "RESTARTING", "INITIALIZING", "RECONCILING"):
             return StartPoint(f"the operator's upgrade savepoint ({mode} upgrade of the {state} job)", empty=False)
         known = status_savepoints(live)

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from generator.values_files import dig
+
 CHART = Path(__file__).resolve().parents[1] / "charts" / "ranker"
 VALUES_FILES = (CHART / "values.yaml", CHART / "charts" / "redis" / "values.yaml")
 SUBCHART_PREFIX = "redis."  # the subchart's values live under this key of the parent
@@ -64,15 +66,6 @@ def merged_values() -> dict[str, Any]:
 MISSING = object()
 
 
-def lookup(values: dict[str, Any], dotted: str) -> Any:
-    node: Any = values
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return MISSING
-        node = node[part]
-    return node
-
-
 def default_cell(value: Any) -> str:
     if value is MISSING:
         return "(missing)"
@@ -88,7 +81,7 @@ def render_table(params: list[Param], values: dict[str, Any]) -> str:
             section = p.section
             lines += ["", f"### {section}", "", "| Name | Description | Default |", "| --- | --- | --- |"]
         desc = p.description.replace("|", "\\|")
-        lines.append(f"| `{p.path}` | {desc} | {default_cell(lookup(values, p.path))} |")
+        lines.append(f"| `{p.path}` | {desc} | {default_cell(dig(values, p.path, MISSING))} |")
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -16,6 +16,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from generator.values_files import dig
+
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "ranker"
 SAMPLE = ROOT / "tests" / "data" / "generated-sample" / "update.yaml"
@@ -96,7 +98,7 @@ def test_every_value_is_documented(values, params):
 
 
 def test_every_param_names_a_real_value(values, params):
-    unknown = [p.path for p in params if chart_params.lookup(values, p.path) is chart_params.MISSING]
+    unknown = [p.path for p in params if dig(values, p.path, chart_params.MISSING) is chart_params.MISSING]
     assert unknown == [], f"@param lines naming no value: {unknown}"
 
 
@@ -118,7 +120,7 @@ def test_every_schema_property_is_a_value(values):
     extra = [
         path
         for path in schema_paths(SCHEMA)
-        if path not in HELM_INJECTED and chart_params.lookup(values, path) is chart_params.MISSING
+        if path not in HELM_INJECTED and dig(values, path, chart_params.MISSING) is chart_params.MISSING
     ]
     assert extra == [], f"schema properties with no value in values.yaml: {extra}"
 
