@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from savepoint_fixtures import MotoS3, seed_savepoints  # noqa: E402
 
-from generator import savepoint as sp  # noqa: E402
-from generator.s3 import S3Settings, make_client  # noqa: E402
+from generator.ops import savepoint as sp  # noqa: E402
+from generator.ops.s3 import S3Settings, make_client  # noqa: E402
 
 
 def verdict(counts: dict[str, int], median: float) -> str:

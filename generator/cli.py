@@ -29,7 +29,7 @@ app = typer.Typer(
 
 def fail(err: RankerError) -> typer.Exit:
     """Print a domain error (message + diagnostics) to stderr and return the Exit to raise."""
-    from generator.report import render_error
+    from generator.config.report import render_error
 
     typer.echo(render_error(err), err=True)
     return typer.Exit(err.exit_code)
@@ -94,7 +94,7 @@ def validate(
     """Validate ranking configs. Exit 0 valid, 1 invalid, 2 usage error or unreadable file."""
     from generator.errors import EXIT_INVALID, EXIT_OK
     from generator.pipeline import load_env_profile, validate_config
-    from generator.report import render_github, render_github_fatal, render_json, render_text
+    from generator.config.report import render_github, render_github_fatal, render_json, render_text
 
     exit_code = EXIT_OK
     results = []
@@ -134,9 +134,9 @@ def gen(
 ) -> None:
     """Validate CONFIG, then write one Helm values file per lifecycle step into DIR:
     bootstrap.yaml, train.yaml, upload.yaml, api.yaml, update.yaml."""
-    from generator.emit import write_values
+    from generator.values.emit import write_values
     from generator.pipeline import validate_config
-    from generator.report import format_line, render_text
+    from generator.config.report import format_line, render_text
 
     with _guarded():
         result = validate_config(config, env, env_file)
@@ -153,7 +153,7 @@ def gen(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the ranking config (for editors: yaml-language-server)."""
-    from generator.schema import schema_text
+    from generator.config.schema import schema_text
 
     with _guarded():
         typer.echo(schema_text(), nl=False)
@@ -173,14 +173,14 @@ def render(
     """Render the chart offline with the Helm SDK and validate every object it renders.
 
     Exit 0: rendered and valid; 1: the chart refused the values, or an object is invalid; 2: usage."""
-    from generator.render import (
+    from generator.kube.render import (
         check_validation_options,
         manifest_text,
         parse_manifests,
         render_texts,
         validate_manifests,
     )
-    from generator.values_files import merge_values_files
+    from generator.values.files import merge_values_files
 
     with _guarded():
         if validate_objects:
@@ -188,7 +188,7 @@ def render(
         texts = render_texts(merge_values_files(list(values)), chart, release, namespace)
         objects = parse_manifests(texts)
         if out is not None:
-            from generator.atomic import write_text_atomic
+            from generator.files.atomic import write_text_atomic
 
             write_text_atomic(out, manifest_text(texts))
         kinds = sorted({o.get("kind", "?") for o in objects})
@@ -242,7 +242,7 @@ class PlainOrJson(str, Enum):
 
 def _cluster_or_none(release, objects, kube_context, timeout):
     from generator.errors import UsageError
-    from generator.ops_inputs import open_cluster
+    from generator.ops.inputs import open_cluster
 
     if release is None and objects is None:
         return None
@@ -273,9 +273,9 @@ def savepoint_latest(
     """Print the newest COMPLETED savepoint of the update job (a directory with _metadata)."""
     import json
 
-    from generator import savepoint as sp
+    from generator.ops import savepoint as sp
     from generator.errors import UsageError
-    from generator.ops_inputs import ValuesInput, open_s3
+    from generator.ops.inputs import ValuesInput, open_s3
 
     with _guarded():
         vals = ValuesInput.read(values)
@@ -338,8 +338,8 @@ def savepoint_trigger(
     request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Take a manual savepoint of the running update job and wait for it (progress on stderr)."""
-    from generator import savepoint as sp
-    from generator.ops_inputs import open_cluster
+    from generator.ops import savepoint as sp
+    from generator.ops.inputs import open_cluster
 
     with _guarded():
         cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
@@ -372,9 +372,9 @@ def upgrade_values(
     request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Write the values file for a normal upgrade (pins nonces) or a re-seed (--reseed)."""
-    from generator import upgrade as up
+    from generator.ops import upgrade as up
     from generator.errors import UsageError
-    from generator.ops_inputs import ValuesInput, open_s3
+    from generator.ops.inputs import ValuesInput, open_s3
 
     with _guarded():
         if savepoint and not reseed_:
@@ -416,7 +416,7 @@ def plan(
 
     Exit 0: safe (or every danger declared with --intended); 1: a dangerous change not declared,
     or invalid input; 2: usage."""
-    from generator import plan as pl
+    from generator.ops import plan as pl
 
     with _guarded():
         wanted = pl.parse_intended(intended)
@@ -468,15 +468,15 @@ def check(
 ) -> None:
     """Preflight: check S3, the bootstrap events, trained models, Redis and the cluster, concurrently.
     Prints ✓ / ✗ / ! with a reason and a fix per check; exit 0 when no check failed (✗), 1 otherwise."""
-    from generator.check import CheckOptions, all_passed, render_json, render_text, run_preflight
+    from generator.ops.check import CheckOptions, all_passed, render_json, render_text, run_preflight
     from generator.pipeline import load_deployment
-    from generator.values_files import release_values
+    from generator.values.files import release_values
 
     with _guarded():
         deployment = load_deployment(config, env, env_file)
         cluster = None
         if objects is not None:
-            from generator.ops_inputs import open_cluster
+            from generator.ops.inputs import open_cluster
 
             cluster = open_cluster(objects_file=objects, kube_context=None, timeout=timeout)
         options = CheckOptions(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Diagnostic, InvalidInput, UsageError
-from generator.model import Deployment, EnvProfile
+from generator.values.model import Deployment, EnvProfile
 
 
 SHAPE_CODES = ("RV002", "RV003")  # root not a mapping; a Metarank ≥0.5 config
@@ -42,10 +42,10 @@ class ValidationResult:
 
 
 def validate_config(path: Path, env: str | None = None, env_file: Path | None = None) -> ValidationResult:
-    from generator.derive import build_deployment
-    from generator.loader import read_config
-    from generator.rules import check_environment, check_semantics
-    from generator.schema import check_structure
+    from generator.values.derive import build_deployment
+    from generator.config.loader import read_config
+    from generator.config.rules import check_environment, check_semantics
+    from generator.config.schema import check_structure
 
     profile = load_env_profile(env, env_file)
     display = str(path)
@@ -78,7 +78,7 @@ def load_deployment(
 
 
 def _finish(result: ValidationResult) -> ValidationResult:
-    from generator.report import ranked
+    from generator.config.report import ranked
 
     result.diagnostics = ranked(result.diagnostics)
     return result
@@ -90,7 +90,7 @@ def _finish(result: ValidationResult) -> ValidationResult:
 def load_env_profile(env: str | None, env_file: Path | None) -> EnvProfile | None:
     """``--env NAME`` reads ``values/NAME.yaml`` (relative to the current directory);
     ``--env-file PATH`` names the file explicitly (the env name defaults to its stem)."""
-    from generator.values_files import read_values_file
+    from generator.values.files import read_values_file
 
     if env is None and env_file is None:
         return None
@@ -112,7 +112,7 @@ def load_env_profile(env: str | None, env_file: Path | None) -> EnvProfile | Non
 
 
 def profile_from_values(name: str, values: dict[str, Any], source_file: str | None = None) -> EnvProfile:
-    from generator.values_files import dig
+    from generator.values.files import dig
 
     where = source_file or "env values"
     replicas = _int_at(values, "stages.api.replicaCount", 1, where)
@@ -133,7 +133,7 @@ def profile_from_values(name: str, values: dict[str, Any], source_file: str | No
 
 
 def _int_at(values: dict[str, Any], dotted: str, default: int, where: str) -> int:
-    from generator.values_files import dig
+    from generator.values.files import dig
 
     value = dig(values, dotted, default)
     if value is None:
@@ -144,7 +144,7 @@ def _int_at(values: dict[str, Any], dotted: str, default: int, where: str) -> in
 
 
 def _bool_at(values: dict[str, Any], dotted: str, default: bool, where: str) -> bool:
-    from generator.values_files import dig
+    from generator.values.files import dig
 
     value = dig(values, dotted, default)
     if value is None:

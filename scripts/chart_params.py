@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from generator.values_files import dig
+from generator.values.files import dig
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "ranker"
 VALUES_FILES = (CHART / "values.yaml", CHART / "charts" / "redis" / "values.yaml")

@@ -256,7 +256,7 @@ def _leaves(node: Any, path: tuple) -> list[tuple[tuple, Any]]:
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    from generator.values_files import deep_merge
+    from generator.values.files import deep_merge
 
     return deep_merge(base, override)
 

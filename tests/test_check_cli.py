@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
+from generator.ops.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
 from generator.cli import app
 from generator.errors import UsageError
 from check_support import free_port

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.check.cluster_checks import operator_range
-from generator.check.runner import Status
-from generator.cluster import ObjectCluster
+from generator.ops.check.cluster_checks import operator_range
+from generator.ops.check.runner import Status
+from generator.kube.cluster import ObjectCluster
 from support import CRD_DIR, require_shared
 from support.k8s import validation_errors
 from check_support import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from generator.check.columns import ColumnRuleError, column_names, explain_mismatch, model_columns
+from generator.ops.check.columns import ColumnRuleError, column_names, explain_mismatch, model_columns
 from check_support import FEATURES
 
 

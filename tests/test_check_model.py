@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.check.columns import column_names, model_columns
-from generator.check.model_checks import read_model, sniff_format
-from generator.check.runner import Status
+from generator.ops.check.columns import column_names, model_columns
+from generator.ops.check.model_checks import read_model, sniff_format
+from generator.ops.check.runner import Status
 from check_support import (
     EXPECTED_COLUMNS,
     FEATURES,

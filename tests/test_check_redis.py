@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from generator.check.runner import Status
+from generator.ops.check.runner import Status
 from check_support import (
     free_port,
     make_deployment,

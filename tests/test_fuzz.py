@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG
-from generator import loader
+from generator.config import loader
 from generator.cli import app
-from generator.emit import render_values
+from generator.values.emit import render_values
 from generator.errors import RankerError
 from generator.pipeline import validate_config
 

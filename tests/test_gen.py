@@ -12,11 +12,12 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator import __version__, atomic
+from generator import __version__
+from generator.files import atomic
 from generator.cli import app
-from generator.emit import dump_yaml, render_values, write_values
+from generator.values.emit import dump_yaml, render_values, write_values
 from generator.errors import InvalidInput
-from generator.model import STEPS
+from generator.values.model import STEPS
 from generator.pipeline import load_deployment
 
 runner = CliRunner()

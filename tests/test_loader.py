@@ -1,4 +1,4 @@
-"""generator.loader: YAML → data with positions, and every way a file can be unusable."""
+"""generator.config.loader: YAML → data with positions, and every way a file can be unusable."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import loader
+from generator.config import loader
 from generator.errors import UsageError
-from generator.loader import json_path, parse_text, read_config
+from generator.config.loader import json_path, parse_text, read_config
 
 
 def codes(doc) -> list[str]:

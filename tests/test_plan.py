@@ -14,9 +14,9 @@ import yaml
 from typer.testing import CliRunner
 
 from generator.cli import app
-from generator.operator_rules import DiffType, diff_spec
-from generator import plan as pl
-from generator import upgrade as up
+from generator.kube.operator_rules import DiffType, diff_spec
+from generator.ops import plan as pl
+from generator.ops import upgrade as up
 from support import REPO, require_chart
 
 BASE = [REPO / "values" / "prod.yaml", REPO / "tests" / "data" / "generated-sample" / "update.yaml"]

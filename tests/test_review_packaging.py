@@ -15,12 +15,12 @@ import sys
 import tomllib
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.schema import SCHEMA_NAME
+from generator.config.schema import SCHEMA_NAME
 
 PROBE = """
 import json, sys
 import generator
-from generator.schema import schema_location
+from generator.config.schema import schema_location
 print(json.dumps({"package": generator.__file__, "schema": str(schema_location())}))
 """
 

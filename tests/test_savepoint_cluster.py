@@ -17,9 +17,9 @@ import yaml
 from typer.testing import CliRunner
 
 from generator.cli import app
-from generator.cluster import ObjectCluster
+from generator.kube.cluster import ObjectCluster
 from generator.errors import InvalidInput
-from generator import savepoint as sp
+from generator.ops import savepoint as sp
 from support.crd import CustomResourceInvalid, load_crds, validate_custom_resource
 
 DATA = Path(__file__).parent / "data" / "cluster"

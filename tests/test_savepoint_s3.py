@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from generator.cli import app
 from generator.errors import InvalidInput
-from generator.s3 import S3Location, S3Settings, make_client
-from generator import savepoint as sp
+from generator.ops.s3 import S3Location, S3Settings, make_client
+from generator.ops import savepoint as sp
 from savepoint_fixtures import MotoS3, seed_savepoints
 
 REPO = Path(__file__).resolve().parents[1]

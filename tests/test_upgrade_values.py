@@ -14,10 +14,10 @@ import yaml
 from typer.testing import CliRunner
 
 from generator.cli import app
-from generator.cluster import ObjectCluster
+from generator.kube.cluster import ObjectCluster
 from generator.errors import InvalidInput
-from generator.ops_inputs import ValuesInput
-from generator import upgrade as up
+from generator.ops.inputs import ValuesInput
+from generator.ops import upgrade as up
 from savepoint_fixtures import MotoS3
 from test_savepoint_cluster import LEGACY_MODE, SNAPSHOT_MODE, docs, objects_file
 

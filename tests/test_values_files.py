@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from generator.errors import InvalidInput, UsageError
-from generator.s3 import S3Settings
-from generator.values_files import deep_merge, dig, merge_values_files, release_values
+from generator.ops.s3 import S3Settings
+from generator.values.files import deep_merge, dig, merge_values_files, release_values
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

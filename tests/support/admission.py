@@ -1,3 +1,3 @@
-"""The Flink operator's admission rules for the tests: the product module ``generator.admission``."""
+"""The Flink operator's admission rules for the tests: the product module ``generator.kube.admission``."""
 
-from generator.admission import admission_errors, ha_enabled  # noqa: F401 - re-exported
+from generator.kube.admission import admission_errors, ha_enabled  # noqa: F401 - re-exported

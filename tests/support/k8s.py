@@ -1,6 +1,6 @@
-"""Kubernetes schema validation for the tests: the product module ``generator.kube_schemas``."""
+"""Kubernetes schema validation for the tests: the product module ``generator.kube.schemas``."""
 
-from generator.kube_schemas import (  # noqa: F401 - re-exported for the tests
+from generator.kube.schemas import (  # noqa: F401 - re-exported for the tests
     BUILTIN_KINDS,
     CUSTOM_KINDS,
     kind_of,

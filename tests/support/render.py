@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from generator.render import Manifest, parse_manifests  # noqa: F401 - re-exported for the tests
-from generator.render import render_texts as render_texts_fresh
-from generator.values_files import deep_merge, merge_values_files
+from generator.kube.render import Manifest, parse_manifests  # noqa: F401 - re-exported for the tests
+from generator.kube.render import render_texts as render_texts_fresh
+from generator.values.files import deep_merge, merge_values_files
 from support import CHART
 
 DEFAULT_RELEASE = "ranker"

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator.check import cluster_checks, events_checks, model_checks, redis_checks, s3_checks
-from generator.check.context import DONE_CHOICES, CheckContext, CheckOptions
-from generator.check.runner import (
+from generator.ops.check import cluster_checks, events_checks, model_checks, redis_checks, s3_checks
+from generator.ops.check.context import DONE_CHOICES, CheckContext, CheckOptions
+from generator.ops.check.runner import (
     Check,
     CheckResult,
     Status,
@@ -26,7 +26,7 @@ from generator.check.runner import (
     run_checks,
     select,
 )
-from generator.model import Deployment
+from generator.values.model import Deployment
 
 __all__ = [
     "DONE_CHOICES",

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__
-from generator.atomic import write_files_atomic
+from generator.files.atomic import write_files_atomic
 from generator.errors import InvalidInput
-from generator.model import STEPS, Deployment, EventSource, RankingModel
+from generator.values.model import STEPS, Deployment, EventSource, RankingModel
 
 DEFAULT_OUT_DIR = Path("values/generated")
 

@@ -30,11 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.check import s3_checks
-from generator.check.context import CheckContext
-from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
-from generator.model import is_object_store, local_path
-from generator.s3 import S3Location
+from generator.ops.check import s3_checks
+from generator.ops.check.context import CheckContext
+from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
+from generator.values.model import is_object_store, local_path
+from generator.ops.s3 import S3Location
 
 EVENT_TYPES = ("item", "metadata", "user", "ranking", "interaction")
 REQUIRED_STRINGS = {

@@ -5,7 +5,7 @@ the first error; this builds the same Draft 2020-12 validator from the same bund
 once per (Kubernetes version, apiVersion, kind) and reports every error.
 
 kubernetes-validate only WARNs for kinds it has no schema for (custom resources, removed APIs),
-so kinds are checked here against an explicit whitelist; FlinkDeployment goes to ``generator.crd``.
+so kinds are checked here against an explicit whitelist; FlinkDeployment goes to ``generator.kube.crd``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ BUILTIN_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     }
 )
-# Custom resources the chart renders, each validated against its CRD by generator.crd.
+# Custom resources the chart renders, each validated against its CRD by generator.kube.crd.
 CUSTOM_KINDS: frozenset[tuple[str, str]] = frozenset({("flink.apache.org/v1beta1", "FlinkDeployment")})
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

@@ -20,7 +20,7 @@ random hex UUIDs sharing the directory's alphabet, so any delimiter that folds a
 files into one prefix folds ``_metadata`` into the same one. With a cluster, the operator's records
 are the index instead: candidates are verified newest-first with one ``HeadObject`` each.
 
-boto3 is imported only inside :mod:`generator.s3`'s ``make_client``.
+boto3 is imported only inside :mod:`generator.ops.s3`'s ``make_client``.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from generator.cluster import Cluster, ClusterError, Obj
+from generator.kube.cluster import Cluster, ClusterError, Obj
 from generator.errors import InvalidInput
-from generator.s3 import S3Location, describe_client_error, is_not_found
+from generator.ops.s3 import S3Location, describe_client_error, is_not_found
 
 FLINKDEPLOYMENTS = "flinkdeployments"
 SNAPSHOTS = "flinkstatesnapshots"

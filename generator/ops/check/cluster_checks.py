@@ -1,4 +1,4 @@
-"""Cluster checks, all through :class:`generator.cluster.Cluster` (reads only): the Flink
+"""Cluster checks, all through :class:`generator.kube.cluster.Cluster` (reads only): the Flink
 Kubernetes Operator's CRDs and which operator versions their schema implies, the operator
 Deployment, the Flink job service account, and every ``existingSecret`` the values name.
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.check.context import CheckContext
-from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
-from generator.values_files import dig
+from generator.ops.check.context import CheckContext
+from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
+from generator.values.files import dig
 
 FLINK_DEPLOYMENT_CRD = "flinkdeployments.flink.apache.org"
 FLINK_STATE_SNAPSHOT_CRD = "flinkstatesnapshots.flink.apache.org"
@@ -42,7 +42,7 @@ def cluster(ctx: CheckContext) -> Any:
     def build() -> Any:
         if ctx.options.cluster is not None:
             return ctx.options.cluster
-        from generator.cluster import KubernetesCluster
+        from generator.kube.cluster import KubernetesCluster
 
         return KubernetesCluster(ctx.options.kube_context, timeout_seconds=max(1.0, ctx.options.timeout / 2))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.errors import InvalidInput
-from generator.values_files import dig
+from generator.values.files import dig
 
 S3_SCHEMES = ("s3://", "s3a://", "s3p://")
 

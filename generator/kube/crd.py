@@ -12,7 +12,7 @@ unknown fields through, where the API server prunes or (strict field validation)
 - at the root: ``apiVersion``/``kind`` constants and a strict ``metadata``
 
 CEL rules (``x-kubernetes-validations``) and defaults are not evaluated; the operator's own
-rules are in ``generator.admission``.
+rules are in ``generator.kube.admission``.
 
 Usage::
 

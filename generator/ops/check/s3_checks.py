@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.check.context import CheckContext
-from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
-from generator.model import is_object_store, local_path
-from generator.s3 import S3Location, S3Settings, describe_client_error, is_not_found, make_client
+from generator.ops.check.context import CheckContext
+from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
+from generator.values.model import is_object_store, local_path
+from generator.ops.s3 import S3Location, S3Settings, describe_client_error, is_not_found, make_client
 
 #: Listing stops after this many keys; counts are then reported as "at least".
 MAX_LISTED_KEYS = 100_000

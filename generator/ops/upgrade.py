@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from generator import __version__
-from generator.cluster import Cluster, Obj
+from generator.kube.cluster import Cluster, Obj
 from generator.errors import InvalidInput
-from generator.ops_inputs import ValuesInput
-from generator.s3 import is_s3_uri
-from generator.values_files import dig
-from generator.savepoint import (
+from generator.ops.inputs import ValuesInput
+from generator.ops.s3 import is_s3_uri
+from generator.values.files import dig
+from generator.ops.savepoint import (
     mapping_field,
     nonce_field,
     string_field,
@@ -270,6 +270,6 @@ def reseed_warning(current: Current, release: str | None, result: UpgradeValues)
 
 
 def write_upgrade_values(out: Path, text: str) -> Path:
-    from generator.atomic import write_text_atomic
+    from generator.files.atomic import write_text_atomic
 
     return write_text_atomic(out, text)

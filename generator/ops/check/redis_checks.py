@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.check.context import CheckContext
-from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
-from generator.values_files import dig
+from generator.ops.check.context import CheckContext
+from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
+from generator.values.files import dig
 
 #: SCAN budget of the feature check: at most this many keys are looked at.
 SCAN_BUDGET = 20_000

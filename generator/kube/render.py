@@ -5,10 +5,10 @@ all go through :func:`render_texts`. ``helm_python``'s ``Chart.render`` mutates 
 (a subchart disabled by one render is gone from that handle), so every render loads it afresh.
 
 Validation, per object:
-- built-in kinds: Kubernetes' own OpenAPI schemas in strict mode (``generator.kube_schemas``,
+- built-in kinds: Kubernetes' own OpenAPI schemas in strict mode (``generator.kube.schemas``,
   kubernetes-validate's bundled schemas) for each requested Kubernetes version;
-- ``FlinkDeployment``: each given operator CRD directory (``generator.crd``, spec translated to
-  strict JSON Schema) and the operator's admission rules (``generator.admission``);
+- ``FlinkDeployment``: each given operator CRD directory (``generator.kube.crd``, spec translated to
+  strict JSON Schema) and the operator's admission rules (``generator.kube.admission``);
 - any other kind: refused (kubernetes-validate would only warn about it).
 """
 
@@ -124,9 +124,9 @@ def validate_manifests(
     objects: list[Manifest], kube_versions: tuple[str, ...] = DEFAULT_KUBE_VERSIONS, crd_dirs: tuple[Path, ...] = ()
 ) -> Validation:
     """Check every object; FlinkDeployments without a CRD directory are reported, not passed."""
-    from generator.admission import admission_errors
-    from generator.crd import custom_resource_errors_from
-    from generator.kube_schemas import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, validation_errors
+    from generator.kube.admission import admission_errors
+    from generator.kube.crd import custom_resource_errors_from
+    from generator.kube.schemas import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, validation_errors
 
     check_validation_options(kube_versions, crd_dirs)
     result = Validation(tuple(kube_versions), tuple(crd_dirs))
@@ -150,8 +150,8 @@ def validate_manifests(
 def check_validation_options(kube_versions: tuple[str, ...], crd_dirs: tuple[Path, ...]) -> None:
     """UsageError for a Kubernetes version without bundled schemas or an unusable CRD directory,
     so ``render`` refuses them before it renders or writes anything."""
-    from generator.crd import load_crd_dir
-    from generator.kube_schemas import schema_version
+    from generator.kube.crd import load_crd_dir
+    from generator.kube.schemas import schema_version
 
     for version in kube_versions:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from generator.model import STEPS, Deployment
+from generator.values.model import STEPS, Deployment
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ class CheckOptions:
     kube_context: str | None = None
     namespace: str = "default"
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cluster: Any = None  # a generator.cluster.Cluster; None: KubernetesCluster(kube_context)
+    cluster: Any = None  # a generator.kube.cluster.Cluster; None: KubernetesCluster(kube_context)
 
 
 class _Lazy:

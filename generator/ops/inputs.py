@@ -2,7 +2,7 @@
 a cluster (live or an offline objects file) and an S3 client configured from the values.
 
 Nothing heavy is imported here at module level: the kubernetes client and boto3 are imported by
-:class:`generator.cluster.KubernetesCluster` and :func:`generator.s3.make_client`.
+:class:`generator.kube.cluster.KubernetesCluster` and :func:`generator.ops.s3.make_client`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.cluster import Cluster, KubernetesCluster, ObjectCluster
+from generator.kube.cluster import Cluster, KubernetesCluster, ObjectCluster
 from generator.errors import InvalidInput
-from generator.values_files import dig, read_values_file, release_values
+from generator.values.files import dig, read_values_file, release_values
 
 
 @dataclass
@@ -63,7 +63,7 @@ def open_cluster(*, objects_file: Path | None, kube_context: str | None, timeout
 
 def open_s3(values: ValuesInput, timeout: float, workers: int = 16) -> Any:
     """A boto3 client configured like the chart's pods (s3.endpoint/region/pathStyleAccess)."""
-    from generator.s3 import S3Settings, make_client
+    from generator.ops.s3 import S3Settings, make_client
 
     settings = S3Settings.from_values(
         values.merged, connect_timeout=timeout, read_timeout=timeout, max_pool_connections=workers

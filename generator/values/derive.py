@@ -6,10 +6,11 @@ Defaults are Metarank 0.4.1's own (``InferenceConfig``: port 8080, host 0.0.0.0;
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from generator.loader import LoadedDocument
-from generator.model import (
+if TYPE_CHECKING:  # values/ never imports config/ at run time: the flow is config → values
+    from generator.config.loader import LoadedDocument
+from generator.values.model import (
     Deployment,
     EnvProfile,
     EventSource,

@@ -1,5 +1,5 @@
 """Model checks: every trained lambdamart model loads and has as many feature columns as the
-config implies (:mod:`generator.check.columns`).
+config implies (:mod:`generator.ops.check.columns`).
 
 Formats. Metarank 0.4's train step writes the booster's raw bytes straight to the model path
 (``mode/train/Train.scala``: ``FileLoader.write(path, env, model.save())``), and ltrlib's
@@ -20,12 +20,12 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from generator.check import s3_checks
-from generator.check.columns import ColumnRuleError, explain_mismatch, model_columns
-from generator.check.context import CheckContext
-from generator.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
-from generator.model import RankingModel, is_object_store, local_path
-from generator.s3 import S3Location
+from generator.ops.check import s3_checks
+from generator.ops.check.columns import ColumnRuleError, explain_mismatch, model_columns
+from generator.ops.check.context import CheckContext
+from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
+from generator.values.model import RankingModel, is_object_store, local_path
+from generator.ops.s3 import S3Location
 
 UBJ_MARKERS = b"L$#iUIlSHZTFNdDC"  # UBJSON type markers that may follow the opening "{"
 MAX_PLAUSIBLE_FEATURES = 1_000_000

@@ -15,8 +15,9 @@ import re
 from typing import Any, Callable, Iterator
 
 from generator.errors import Diagnostic
-from generator.loader import JsonPath, LoadedDocument, diagnostic_at
-from generator.model import EnvProfile, is_object_store, local_path
+from generator.config.text import USERINFO_WITH_PASSWORD, near_miss, redact
+from generator.config.loader import JsonPath, LoadedDocument, diagnostic_at
+from generator.values.model import EnvProfile, is_object_store, local_path
 
 PORT_RANGE = (1, 65535)
 # Flink's upper bound for a job's (max) parallelism.
@@ -25,12 +26,6 @@ PARALLELISM_RANGE = (1, 32768)
 # Fields of 0.4.1 feature extractors that name an interaction (event type).
 INTERACTION_FIELDS = ("interaction", "top", "bottom")
 SECRET_OPTION = re.compile(r"pass(word)?|secret|token|jaas|credential|private[._-]?key|access[._-]?key|auth[._-]?params", re.I)
-USERINFO_WITH_PASSWORD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/?#@\s:]*):(?P<password>[^/?#@\s]+)@")
-
-
-def redact(text: str) -> str:
-    """``redis://u:hunter2@host`` → ``redis://u:***@host``."""
-    return USERINFO_WITH_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
 
 
 # -- RV1xx: the config on its own -------------------------------------------------------------
@@ -320,6 +315,4 @@ def _strings(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
 
 
 def _near(word: Any, candidates: list[str]) -> str | None:
-    from generator.schema import near_miss
-
     return near_miss(word, candidates) if isinstance(word, str) else None

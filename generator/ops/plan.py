@@ -1,5 +1,5 @@
 """``ranker-values plan OLD NEW``: render both with the Helm SDK and say, per Flink job, what the
-operator will do with the change (rules in :mod:`generator.operator_rules`), plus what happens
+operator will do with the change (rules in :mod:`generator.kube.operator_rules`), plus what happens
 to the plain Kubernetes objects (a Job whose spec changed is recreated under a new name, so it
 runs again).
 
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import InvalidInput, UsageError
-from generator.operator_rules import DiffType, SpecDiff, diff_spec, effective_upgrade_mode, flatten_config
-from generator.values_files import deep_merge, merge_values_files, read_values_file
+from generator.kube.operator_rules import DiffType, SpecDiff, diff_spec, effective_upgrade_mode, flatten_config
+from generator.values.files import deep_merge, merge_values_files, read_values_file
 
 DANGERS: dict[str, str] = {
     "redeploy": "savepoint redeploy: the update job's running state is discarded",
@@ -62,7 +62,7 @@ def layered_values(base: list[Path], top: Path, extra: list[Path] | None = None)
 
 def render_objects(chart: Path, values: dict[str, Any], release: str, namespace: str, label: str) -> list[dict]:
     """Every object the chart renders (helm test hooks excluded); a fresh chart handle each time."""
-    from generator.render import is_test_hook, parse_manifests, render_texts
+    from generator.kube.render import is_test_hook, parse_manifests, render_texts
 
     try:
         texts = render_texts(values, chart, release, namespace)

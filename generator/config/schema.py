@@ -9,14 +9,14 @@ Metarank ≥0.5 config is recognised and refused (RV003).
 
 from __future__ import annotations
 
-import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 from generator.errors import Diagnostic, UsageError
-from generator.loader import JsonPath, LoadedDocument, diagnostic_at, json_path
+from generator.config.text import near_miss, redact
+from generator.config.loader import JsonPath, LoadedDocument, diagnostic_at, json_path
 
 SCHEMA_NAME = "ranking-config.schema.json"
 
@@ -69,7 +69,7 @@ def schema_location() -> Path:
             return Path(str(bundled))
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         pass
-    return Path(__file__).resolve().parents[1] / "schemas" / SCHEMA_NAME
+    return Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_NAME
 
 
 def schema_text() -> str:
@@ -230,16 +230,6 @@ def _format_message(error: Any, path: JsonPath) -> str:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def near_miss(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate ``word`` most likely misspells (case-insensitive), if any is close."""
-    candidates = list(candidates)
-    by_lower = {c.lower(): c for c in candidates}
-    if word.lower() in by_lower and by_lower[word.lower()] != word:
-        return by_lower[word.lower()]
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
-    return by_lower[close[0]] if close else None
-
-
 def _known_properties(schema: Any) -> list[str]:
     """Property names a (sub)schema declares, through allOf/if/then/else branches."""
     out: list[str] = []
@@ -308,7 +298,6 @@ def _describe(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    from generator.rules import redact
 
     text = repr(redact(value) if isinstance(value, str) else value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -106,7 +106,7 @@ class ObjectCluster:
         """An offline cluster from a YAML/JSON file of objects (multi-document or a ``List``).
 
         UsageError when the file cannot be read at all, ClusterError when its content is wrong."""
-        from generator.values_files import read_yaml_documents
+        from generator.values.files import read_yaml_documents
 
         try:
             docs = read_yaml_documents(Path(path), "objects file")
