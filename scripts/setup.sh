@@ -12,10 +12,11 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# constraints.txt pins every dependency to the versions the suite was proven with (issue 8)
 if [ "$profile" = "test" ]; then
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
 else
-  .venv/bin/python -m pip install --quiet -e '.[ops]'
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[ops]'
 fi
 
 if [ "$profile" = "test" ]; then
