@@ -53,6 +53,9 @@ _ENV_FILE_HELP = "Read the environment's values from this file instead of values
 @contextmanager
 def _guarded():
     """RankerError → its report and exit code; anything else → one line and EXIT_INTERNAL."""
+    from generator.files.inputs import forget_inputs
+
+    forget_inputs()  # the output gate refuses to overwrite what this command reads
     try:
         yield
     except (typer.Exit, typer.Abort):
@@ -185,11 +188,14 @@ def render(
     with _guarded():
         if validate_objects:
             check_validation_options(tuple(kube_versions), tuple(crds))
-        texts = render_texts(merge_values_files(list(values)), chart, release, namespace)
+        merged = merge_values_files(list(values))
+        if out is not None:
+            from generator.files.atomic import check_output, write_text_atomic
+
+            check_output(out)  # an input, a device or a FIFO is refused before the render
+        texts = render_texts(merged, chart, release, namespace)
         objects = parse_manifests(texts)
         if out is not None:
-            from generator.files.atomic import write_text_atomic
-
             write_text_atomic(out, manifest_text(texts))
         kinds = sorted({o.get("kind", "?") for o in objects})
         typer.echo(f"rendered {len(objects)} objects ({', '.join(kinds)})" + (f" -> {out}" if out else ""))
@@ -381,6 +387,9 @@ def upgrade_values(
             raise UsageError("--savepoint only makes sense with --reseed")
         vals = ValuesInput.read(values)
         cluster = _cluster_or_none(release, objects, kube_context, request_timeout)
+        from generator.files.atomic import check_output
+
+        check_output(out)  # not an input, a device or a FIFO: refused before S3 and the cluster
         current = up.read_current(vals, cluster, release, namespace)
         client = open_s3(vals, request_timeout)
         if reseed_:
@@ -509,4 +518,11 @@ def _root(
 
 
 def main() -> None:
-    app()
+    from generator.files.atomic import Interrupted, install_interrupt_handlers
+
+    install_interrupt_handlers()  # SIGTERM too: temporary files are cleaned up, a message says so
+    try:
+        app()
+    except Interrupted as stop:
+        typer.echo(f"ranker-values: interrupted ({stop.name}); nothing half-written was left behind", err=True)
+        raise SystemExit(stop.exit_code) from None

@@ -39,9 +39,10 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
     return path
 
 
-def deep_yaml(tmp_path: Path) -> Path:
-    """Nested far deeper than any values or objects file (PyYAML's composer recursed out)."""
-    return write(tmp_path, "deep.yaml", "a: " + "[" * 3000 + "]" * 3000 + "\n")
+def deep_yaml(tmp_path: Path, depth: int = 150) -> Path:
+    """Nested deeper than any values or objects file (PyYAML's composer recursed out). 150
+    levels: past our bound (100), below libyaml's own flow-depth limit (1,000 in PyYAML 6.0.4)."""
+    return write(tmp_path, "deep.yaml", "a: " + "[" * depth + "]" * depth + "\n")
 
 
 # --- values and objects files ----------------------------------------------------------------
@@ -62,6 +63,11 @@ def test_deeply_nested_values_files_are_refused_not_a_recursion_error(tmp_path):
         result = invoke(*args)
         assert result.exit_code == code, (args, result.output)
         assert "nested deeper than 100 levels" in result.stderr, (args, result.output)
+    deep_yaml(tmp_path, 3000)  # whichever layer stops it (libyaml or our bound): refused with a location
+    for args, code in cases:
+        result = invoke(*args)
+        assert result.exit_code == code, (args, result.output)
+        assert "deep.yaml:1:" in result.stderr and "Traceback" not in result.output, (args, result.output)
 
 
 def test_objects_file_that_cannot_be_read_is_a_usage_error(tmp_path):

@@ -113,17 +113,15 @@ def parse_text(text: str, name: str = "<config>", digest: str | None = None) -> 
 
 
 def _read_bytes(path: Path, name: str) -> bytes:
-    try:
-        with path.open("rb") as handle:
+    """At most MAX_BYTES + 1 bytes through the input gate (regular files only: a FIFO or a
+    device is a usage error, never a hang)."""
+    from generator.files.inputs import open_regular
+
+    with open_regular(path, "config file") as handle:
+        try:
             return handle.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise UsageError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{name}: is a directory, not a config file") from None
-    except PermissionError:
-        raise UsageError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
 def _decode(raw: bytes) -> tuple[str, str | None]:

@@ -282,6 +282,8 @@ def parse_intended(text: str | None) -> set[str]:
 def plan_files(
     old: Path, new: Path, base: list[Path], chart: Path, release: str, namespace: str, add: list[Path] | None = None
 ) -> Plan:
-    old_objects = render_objects(chart, layered_values(base, old), release, namespace, f"OLD ({old})")
-    new_objects = render_objects(chart, layered_values(base, new, add), release, namespace, f"NEW ({new})")
+    old_values = layered_values(base, old)  # every input read (and refused) before any render
+    new_values = layered_values(base, new, add)
+    old_objects = render_objects(chart, old_values, release, namespace, f"OLD ({old})")
+    new_objects = render_objects(chart, new_values, release, namespace, f"NEW ({new})")
     return make_plan(old_objects, new_objects)

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from generator.errors import InvalidInput, UsageError
+from generator.errors import InvalidInput
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -20,52 +20,22 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-#: Deepest nesting accepted in a values or objects file. Helm values nest < 10 levels, a
-#: ``kubectl get crd -o yaml`` of the Flink operator ~35; the bound keeps recursive readers
-#: (PyYAML's composer, ``deep_merge``, ``copy.deepcopy``) far from Python's recursion limit.
+#: Deepest nesting accepted in a values or objects file (see generator.files.inputs).
 MAX_DEPTH = 100
 
 
 def read_yaml_documents(path: Path, what: str = "values file") -> list[Any]:
-    """Every document of a YAML (or JSON) file, ``None`` documents dropped.
+    """Every document of a YAML (or JSON) file, ``None`` documents dropped, through the input gate
+    (:mod:`generator.files.inputs`: regular files only, size, depth and alias-expansion bounds).
 
-    UsageError when the file cannot be read at all (missing, a directory, not UTF-8);
-    InvalidInput when it is not YAML or nests deeper than :data:`MAX_DEPTH`.
+    UsageError when the file cannot be read at all (missing, not a regular file, not UTF-8);
+    InvalidInput when it is not YAML, too large, nests deeper than :data:`MAX_DEPTH` or its
+    aliases expand too far.
     """
-    import yaml
+    from generator.files.inputs import MAX_OBJECTS_BYTES, MAX_YAML_BYTES, load_yaml_documents
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: {what} not found") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: {what} is not UTF-8 text (invalid byte at offset {exc.start})") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    try:
-        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise InvalidInput(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    except RecursionError:
-        raise InvalidInput(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
-    if any(_deeper_than(doc, MAX_DEPTH) for doc in docs):
-        raise InvalidInput(f"{path}: nested deeper than {MAX_DEPTH} levels")
-    return docs
-
-
-def _deeper_than(node: Any, limit: int) -> bool:
-    """Iterative (a recursive walk is what the bound protects against)."""
-    stack = [(node, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
+    limit = MAX_OBJECTS_BYTES if what == "objects file" else MAX_YAML_BYTES
+    return load_yaml_documents(path, what, limit)
 
 
 def read_values_file(path: Path) -> dict[str, Any]:

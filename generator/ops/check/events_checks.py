@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.files.inputs import Line, bounded_lines
 from generator.ops.check import s3_checks
 from generator.ops.check.context import CheckContext
 from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
@@ -192,19 +193,29 @@ def _event_files(ctx: CheckContext, path: str) -> list[tuple[str, Any]]:
         names = sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
     else:
         raise CheckAbort(warned(f"bootstrap source {path!r} is not on this machine: events not sampled"))
-    return [(name, lambda name=name: open(name, "rb")) for name in names if wanted(name)]
+    return [(name, lambda name=name: _open_local(name)) for name in names if wanted(name)]
 
 
-def _lines(raw: Any, gzipped: bool) -> Iterator[bytes]:
+def _open_local(name: str) -> Any:
+    """Through the input gate: a FIFO or a device among the event files is refused, never read
+    (a FIFO without a writer would block the check past its deadline)."""
+    from generator.errors import UsageError
+    from generator.files.inputs import open_regular
+
+    try:
+        return open_regular(name, "event file")
+    except UsageError as exc:
+        raise OSError(exc.message) from None
+
+
+def _lines(raw: Any, gzipped: bool) -> Iterator[Line]:
+    """Numbered lines, each at most MAX_LINE_BYTES in memory; a longer line is one Line with
+    ``too_long`` (so the numbers after it stay right)."""
     stream = io.BufferedReader(raw) if isinstance(raw, io.RawIOBase) else raw
     if gzipped:
         stream = gzip.GzipFile(fileobj=stream)
     with stream:
-        while True:
-            line = stream.readline(MAX_LINE_BYTES)
-            if not line:
-                return
-            yield line
+        yield from bounded_lines(stream, MAX_LINE_BYTES)
 
 
 def _read_sample(ctx: CheckContext) -> EventSample:
@@ -220,14 +231,14 @@ def _read_sample(ctx: CheckContext) -> EventSample:
             break
         sample.files += 1
         try:
-            for number, line in enumerate(_lines(opener(), name.endswith(".gz")), start=1):
+            for line in _lines(opener(), name.endswith(".gz")):
                 if sample.events >= limit:
                     break
                 if sample.bytes >= budget:
                     sample.truncated_by_bytes = True
                     break
-                sample.bytes += len(line)
-                newest = _take(sample, f"{name}:{number}", line, newest)
+                sample.bytes += line.length
+                newest = _take(sample, f"{name}:{line.number}", line, newest)
         except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; a corrupt stream is zlib.error
             sample.bad.append((name, f"cannot read the file: {exc}"))
         if sample.truncated_by_bytes:
@@ -235,18 +246,22 @@ def _read_sample(ctx: CheckContext) -> EventSample:
     return sample
 
 
-def _take(sample: EventSample, where: str, line: bytes, newest: int | None) -> int | None:
+def _take(sample: EventSample, where: str, line: Line, newest: int | None) -> int | None:
     """Validate one line, record problems; returns the newest timestamp seen so far."""
-    if not line.strip():
+    if line.too_long:
+        sample.events += 1
+        sample.bad.append((where, f"line longer than {MAX_LINE_BYTES} bytes ({line.length} bytes)"))
+        return newest
+    if not line.data.strip():
         return newest
     sample.events += 1
-    if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
-        sample.bad.append((where, f"line longer than {MAX_LINE_BYTES} bytes"))
-        return newest
     try:
-        event = json.loads(line)
+        event = json.loads(line.data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         sample.bad.append((where, f"not JSON: {exc.msg if hasattr(exc, 'msg') else exc}"))
+        return newest
+    except RecursionError:  # "[[[[…" nested past Python's recursion limit
+        sample.bad.append((where, "not an event: JSON nested too deeply"))
         return newest
     problem = event_problem(event)
     if problem:

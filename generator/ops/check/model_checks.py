@@ -101,10 +101,16 @@ def _fetch(ctx: CheckContext, model: RankingModel) -> bytes | None:
         if os.path.isabs(local) and not os.path.isdir(os.path.dirname(local)):
             raise CheckAbort(warned(f"model path {path!r} is not on this machine: not checked"))
         return None
-    if os.path.getsize(local) > cap:
+    from generator.errors import UsageError
+    from generator.files.inputs import read_bounded
+
+    try:
+        got = read_bounded(local, "model file", cap)  # the input gate: regular files only
+    except UsageError as exc:
+        raise CheckAbort(failed(exc.message, "point the model path at the model file the train step wrote")) from None
+    if got.too_large:
         raise CheckAbort(warned(f"{path} is larger than {cap} bytes: not read"))
-    with open(local, "rb") as fh:
-        return fh.read()
+    return got.data
 
 
 def check_model(ctx: CheckContext, model: RankingModel) -> Outcome:
