@@ -15,7 +15,7 @@ import re
 from typing import Any, Callable, Iterator
 
 from generator.errors import Diagnostic
-from generator.config.text import USERINFO_WITH_PASSWORD, near_miss, redact
+from generator.config.text import Suggester, has_password_in_url, near_miss, redact
 from generator.config.loader import JsonPath, LoadedDocument, diagnostic_at
 from generator.values.model import EnvProfile, is_object_store, local_path
 
@@ -44,11 +44,12 @@ def model_features_defined(doc: LoadedDocument) -> Iterator[Diagnostic]:
     """RV101: every feature a model lists is defined under ``features``."""
     if not isinstance(_get(doc.data, ("features",)), list):
         return  # the schema reports it; every model feature would look undefined
-    defined = [f.get("name") for f in _features(doc) if isinstance(f.get("name"), str)]
+    defined = {f.get("name") for f in _features(doc) if isinstance(f.get("name"), str)}
+    suggest = Suggester(sorted(defined))  # built once; bounded fuzzy work (linear in the config)
     for name, model in _models(doc):
         for i, feature in enumerate(_list(model.get("features"))):
             if isinstance(feature, str) and feature not in defined:
-                guess = _near(feature, defined)
+                guess = suggest.near(feature)
                 yield diagnostic_at(
                     doc, "RV101", ("models", name, "features", i),
                     f"model {name!r} uses feature {feature!r}, which is not defined under features",
@@ -140,7 +141,7 @@ def rest_source_loses_events(doc: LoadedDocument) -> Iterator[Diagnostic]:
 def no_credentials_in_urls(doc: LoadedDocument) -> Iterator[Diagnostic]:
     """RV120: no password in a URL (the config becomes a ConfigMap and a values file)."""
     for path, value in _strings(doc.data, ()):
-        if USERINFO_WITH_PASSWORD.search(value):
+        if has_password_in_url(value):
             yield diagnostic_at(
                 doc, "RV120", path,
                 "contains a password in the URL (user:password@); the config ends up in a ConfigMap "
