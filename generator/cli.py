@@ -77,11 +77,17 @@ def _internal(exc: BaseException) -> typer.Exit:
     return typer.Exit(EXIT_INTERNAL)
 
 
+MAX_SECONDS = 7 * 24 * 3600  # a week: beyond it thread joins and socket timeouts overflow (1e10, 1e308)
+
+
 def _seconds(value: float) -> float:
-    """A positive, finite number of seconds: click reads 'nan' and 'inf' as floats too, and
-    either would turn a deadline into a busy loop or an endless wait."""
+    """A positive, finite number of seconds up to MAX_SECONDS: click reads 'nan' and 'inf' as
+    floats too, either would turn a deadline into a busy loop or an endless wait, and huge ones
+    overflow the C timeouts underneath (OverflowError, "timestamp out of range")."""
     if not math.isfinite(value) or value <= 0:
         raise typer.BadParameter(f"{value!r} is not a positive number of seconds")
+    if value > MAX_SECONDS:
+        raise typer.BadParameter(f"{value!r} seconds is more than a week ({MAX_SECONDS}); give a smaller timeout")
     return value
 
 
@@ -122,8 +128,14 @@ def validate(
                 typer.echo("\n".join(lines))
         else:
             for file, diagnostics, fatal in results:
-                typer.echo(f"{file}: error: {fatal}" if fatal else render_text(file, diagnostics, verbose))
+                typer.echo(_fatal_line(file, fatal) if fatal else render_text(file, diagnostics, verbose))
     raise typer.Exit(exit_code)
+
+
+def _fatal_line(file: str, message: str) -> str:
+    """``x: error: no such file``: the file named once, also when the message starts with it."""
+    prefix = f"{file}: "
+    return f"{file}: error: {message[len(prefix):] if message.startswith(prefix) else message}"
 
 
 @app.command()
@@ -290,9 +302,17 @@ def savepoint_latest(
         if mode in ("cluster", "all") and cluster is None:
             raise UsageError(f"--source {mode} needs --release (and a cluster)")
         found = None
+        offline_note = None
         if cluster is not None and mode in ("cluster", "all"):
             deployment = sp.require_stage_deployment(cluster, release, namespace)
             found = sp.cluster_candidates(cluster, deployment)
+            if objects is not None and not sp.supports_snapshot_resources(cluster):
+                offline_note = (
+                    f"{objects} holds neither the FlinkStateSnapshot CRD nor any FlinkStateSnapshot: only the "
+                    "FlinkDeployment's status was read (add `kubectl get crd flinkstatesnapshots.flink.apache.org "
+                    "-o yaml` and `kubectl get flinkstatesnapshots -o yaml` to the file to include them)"
+                )
+                typer.echo(f"note: {offline_note}", err=True)
         scan = mode in ("s3", "all")
         use_s3 = scan or verify
         client = open_s3(vals, request_timeout) if use_s3 else None
@@ -344,6 +364,7 @@ def savepoint_trigger(
     request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Take a manual savepoint of the running update job and wait for it (progress on stderr)."""
+    from generator.files.atomic import Interrupted
     from generator.ops import savepoint as sp
     from generator.ops.inputs import open_cluster
 
@@ -351,7 +372,20 @@ def savepoint_trigger(
         cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
         deployment = sp.require_stage_deployment(cluster, release, namespace)
         waiter = sp.Waiter(timeout=timeout, poll_interval=poll_interval)
-        result = sp.trigger_savepoint(cluster, deployment, waiter, mode.value)
+        if mode is TriggerMode.auto and not sp.supports_snapshot_resources(cluster):
+            where = f"in {objects}" if objects is not None else "installed"
+            typer.echo(
+                f"note: no FlinkStateSnapshot CRD {where} (operator < 1.10): using the legacy "
+                "spec.job.savepointTriggerNonce (--mode snapshot to insist)", err=True,
+            )
+        changed: list[str] = []
+        _record_writes(cluster, changed)
+        try:
+            result = sp.trigger_savepoint(cluster, deployment, waiter, mode.value)
+        except Interrupted:
+            for change in changed:
+                typer.echo(f"note: interrupted after {change}", err=True)
+            raise
         typer.echo(result.path)
         if result.values_hint:
             typer.echo(
@@ -359,6 +393,29 @@ def savepoint_trigger(
                 + result.values_hint,
                 err=True,
             )
+
+
+def _record_writes(cluster, changed: list[str]) -> None:
+    """Note every write ``savepoint trigger`` makes, so an interrupt can say what it left behind."""
+    patch, create = cluster.patch_custom, cluster.create_custom
+
+    def patch_custom(plural, name, namespace, body):
+        out = patch(plural, name, namespace, body)
+        nonce = ((body.get("spec") or {}).get("job") or {}).get("savepointTriggerNonce")
+        changed.append(
+            f"patching {plural}/{name}: spec.job.savepointTriggerNonce={nonce} stays on the live object and the "
+            f"operator still takes that savepoint; keep your values in agreement (stages.update.savepointTriggerNonce: {nonce})"
+            if nonce is not None else f"patching {plural}/{name}"
+        )
+        return out
+
+    def create_custom(plural, namespace, body):
+        out = create(plural, namespace, body)
+        name = (body.get("metadata") or {}).get("name")
+        changed.append(f"creating {plural}/{name} in {namespace}: the operator still completes it (see `savepoint latest`)")
+        return out
+
+    cluster.patch_custom, cluster.create_custom = patch_custom, create_custom
 
 
 @app.command("upgrade-values")

@@ -198,7 +198,7 @@ def test_unknown_intended_is_usage(tmp_path):
 def test_missing_values_file_is_usage(tmp_path):
     result = runner.invoke(app, ["plan", str(tmp_path / "nope.yaml"), str(overlay(tmp_path, "new", {})), "--chart", str(REPO / "charts" / "ranker")])
     assert result.exit_code == 2
-    assert "nope.yaml: values file not found" in result.stderr
+    assert "nope.yaml: no such file" in result.stderr
 
 
 def test_values_the_chart_rejects_are_exit_1(tmp_path):

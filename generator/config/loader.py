@@ -225,7 +225,7 @@ class _Builder:
     # -- containers --------------------------------------------------------------------------
 
     def _open(self, event: Any, container: dict | list) -> None:
-        self._check_tag(event, "tag:yaml.org,2002:map" if isinstance(container, dict) else "tag:yaml.org,2002:seq")
+        self._check_tag(event, event.tag)  # the tag as written (None when untagged), not the default
         if self.stack and self.stack[-1].is_mapping and self.stack[-1].pending_key is None:
             raise _Refused("RV006", "a mapping key must be a plain scalar, not a mapping or list", _mark(event), self.stack[-1].path)
         if len(self.stack) >= MAX_DEPTH:

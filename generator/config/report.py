@@ -33,8 +33,22 @@ def _tier(d: Diagnostic) -> int:
     return 4
 
 
+def unique(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Each problem once: the same code, file, path and message is one diagnostic, whichever
+    schema branches or rules found it (the first one, with its hint, stays)."""
+    seen: set[tuple] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.file, d.code, d.path, d.message, d.severity)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
 def ranked(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    return sorted(diagnostics, key=rank_key)
+    """Deduplicated (:func:`unique`) and sorted most relevant first."""
+    return sorted(unique(diagnostics), key=rank_key)
 
 
 # -- text ---------------------------------------------------------------------------------------

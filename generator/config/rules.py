@@ -123,6 +123,8 @@ def parallelism_in_range(doc: LoadedDocument) -> Iterator[Diagnostic]:
     low, high = PARALLELISM_RANGE
     for path in (("bootstrap", "parallelism"), ("inference", "parallelism")):
         value = _get(doc.data, path)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # `4.0`: an integer to the schema and to the engine
         if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
             yield diagnostic_at(doc, "RV111", path, f"parallelism {value} is out of range ({low}..{high})")
 
@@ -203,7 +205,7 @@ def _storage_reachable(doc: LoadedDocument, env: EnvProfile, code: str, path: Js
     if local is None:
         return [diagnostic_at(
             doc, code, path,
-            f"{what} {shown!r} is neither an object store (s3://, hdfs://, gs://) nor a local path",
+            f"{what} {shown!r} is neither an s3:// URI nor a local path",
             point_at="value",
         )]
     if _under_shared_volume(local, env):
@@ -216,8 +218,8 @@ def _storage_reachable(doc: LoadedDocument, env: EnvProfile, code: str, path: Js
         )]
     return [diagnostic_at(
         doc, code, path,
-        f"{what} {shown!r} {problem}, but every stage runs in its own pod; use an object store URI "
-        "(s3://, hdfs://, gs://) or a path under sharedVolume.mountPath with sharedVolume.enabled and "
+        f"{what} {shown!r} {problem}, but every stage runs in its own pod; use an s3:// URI "
+        "(the only object store Metarank 0.4.1 reads) or a path under sharedVolume.mountPath with sharedVolume.enabled and "
         "sharedVolume.existingClaim (a ReadWriteMany PVC)",
         point_at="value",
     )]

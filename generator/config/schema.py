@@ -54,6 +54,9 @@ CODE_BY_KEYWORD = {
     "uniqueItems": "RV017",
 }
 OTHER_SCHEMA_CODE = "RV019"
+#: Schema problems collected before giving up (RV906): a 900k-item list of wrong values would
+#: otherwise produce 900k diagnostics, minutes and gigabytes for nobody to read.
+MAX_SCHEMA_PROBLEMS = 1_000
 
 
 # -- locating and loading the schema ---------------------------------------------------------
@@ -112,8 +115,21 @@ def check_structure(doc: LoadedDocument) -> list[Diagnostic]:
     version = check_release_format(doc)
     if version:
         return [version]
-    found = [_convert(doc, error) for error in validator().iter_errors(data)]
-    return [d for group in found for d in group]
+    out: list[Diagnostic] = []
+    seen: set[tuple[str, str, str]] = set()
+    for error in validator().iter_errors(data):
+        for d in _convert(doc, error):
+            key = (d.code, d.path, d.message)  # anyOf/allOf branches report one problem many times
+            if key not in seen:
+                seen.add(key)
+                out.append(d)
+        if len(out) >= MAX_SCHEMA_PROBLEMS:
+            out.append(diagnostic_at(
+                doc, "RV906", (),
+                f"more than {MAX_SCHEMA_PROBLEMS:,} schema problems: stopped looking; fix these first",
+            ))
+            break
+    return out
 
 
 def check_release_format(doc: LoadedDocument) -> Diagnostic | None:

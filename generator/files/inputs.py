@@ -88,7 +88,7 @@ def open_regular(path: Path | str, what: str = "file") -> BinaryIO:
     try:
         fd = os.open(name, flags)
     except FileNotFoundError:
-        raise UsageError(f"{name}: {what} not found (no such file)") from None
+        raise UsageError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{name}: is a directory, not a {what}") from None
     except PermissionError:

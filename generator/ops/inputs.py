@@ -62,11 +62,17 @@ def open_cluster(*, objects_file: Path | None, kube_context: str | None, timeout
 
 
 def open_s3(values: ValuesInput, timeout: float, workers: int = 16) -> Any:
-    """A boto3 client configured like the chart's pods (s3.endpoint/region/pathStyleAccess)."""
+    """A boto3 client configured like the chart's pods (s3.endpoint/region/pathStyleAccess).
+
+    ``timeout`` bounds one request *with* its retries: botocore's ``retries.max_attempts`` counts
+    retries after the first attempt (measured: ``max_attempts: 2`` opens three connections to an
+    endpoint that never answers), so each attempt gets ``timeout / (max_attempts + 1)`` and such an
+    endpoint costs ~``timeout`` per request, not three times it."""
     from generator.ops.s3 import S3Settings, make_client
 
+    share = timeout / (S3Settings.max_attempts + 1)
     settings = S3Settings.from_values(
-        values.merged, connect_timeout=timeout, read_timeout=timeout, max_pool_connections=workers
+        values.merged, connect_timeout=share, read_timeout=share, max_pool_connections=workers
     )
     try:
         return make_client(settings)

@@ -108,8 +108,11 @@ def _name(obj: Obj) -> str:
 
 
 def supports_snapshot_resources(cluster: Cluster) -> bool:
-    """Operator >= 1.10 installs the FlinkStateSnapshot CRD; older ones only know the nonces."""
-    return cluster.get_crd(SNAPSHOT_CRD) is not None
+    """Operator >= 1.10 installs the FlinkStateSnapshot CRD; older ones only know the nonces.
+    An objects file may hold FlinkStateSnapshots without their CRD: they prove it is installed."""
+    if cluster.get_crd(SNAPSHOT_CRD) is not None:
+        return True
+    return bool(getattr(cluster, "custom", {}).get(SNAPSHOTS))
 
 
 # --- (a) FlinkStateSnapshot resources ------------------------------------------------------
@@ -333,7 +336,8 @@ def latest_savepoint(
     candidates = merge_candidates(found)
     if not candidates:
         where = savepoints_dir if scan else "the cluster"
-        raise InvalidInput(f"no completed savepoint found in {where}" + _incomplete_note(incomplete))
+        said = "".join(f"\n  note: {note}" for note in notes)  # e.g. prefixes ignored by name
+        raise InvalidInput(f"no completed savepoint found in {where}" + _incomplete_note(incomplete) + said)
     if s3_client is None:
         notes.append("not verified on S3 (no S3 access requested): trusting the operator's status")
         return LatestResult(candidates[0], candidates, False, incomplete, notes)

@@ -73,4 +73,10 @@ def _source(spec: dict[str, Any]) -> EventSource:
 
 
 def _optional_int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer, also when written ``4.0``: the schema's "integer" accepts it, and so does the
+    engine (circe's Decoder[Int] takes a whole JSON number), so the values must say 4, not 0."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) else None
