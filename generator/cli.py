@@ -93,7 +93,7 @@ def _seconds(value: float) -> float:
 
 @app.command()
 def validate(
-    configs: list[Path] = typer.Argument(..., metavar="CONFIG...", help="Ranking config files (Metarank 0.4)."),
+    configs: list[Path] = typer.Argument(..., metavar="CONFIG", help="Ranking config files (Metarank 0.4); one or more."),
     env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help=_ENV_HELP),
     env_file: Optional[Path] = typer.Option(None, "--env-file", metavar="PATH", help=_ENV_FILE_HELP),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or github (annotations)."),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled example, from a fresh machine: install, generate the values of
 # every lifecycle step, render the chart offline with the Helm SDK and validate what it renders.
-#   scripts/example.sh [CONFIG] [ENV]       (defaults: examples/config.yml prod)
+#   scripts/example.sh [CONFIG] [ENV] [CRD_DIR...]   (defaults: examples/config.yml prod, ../shared CRDs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config="${1:-examples/config.yml}"
@@ -11,15 +11,20 @@ out="out/example"
 scripts/setup.sh runtime
 rv=.venv/bin/ranker-values
 
-"$rv" validate --env "$env" "$config"
+# gen validates first and prints each warning once (a separate validate printed them twice)
 "$rv" gen "$config" --env "$env" --out "$out/values"
 
-# Validate FlinkDeployments against the operator CRDs when they are at hand (../shared here; in
-# your own checkout point --crds at the operator chart's crds/ folder).
+# Validate FlinkDeployments against the operator CRDs: the CRD_DIR arguments (the operator chart's
+# crds/ folder), else ../shared's when at hand.
 crds=()
-for dir in ../shared/crds/flink-kubernetes-operator/*/; do
-  [ -d "$dir" ] && crds+=(--crds "${dir%/}")
+for dir in "${@:3}"; do
+  crds+=(--crds "$dir")
 done
+if [ "${#crds[@]}" -eq 0 ]; then
+  for dir in ../shared/crds/flink-kubernetes-operator/*/; do
+    [ -d "$dir" ] && crds+=(--crds "${dir%/}")
+  done
+fi
 
 for step in bootstrap train upload api update; do
   echo "== $step"

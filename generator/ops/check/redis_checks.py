@@ -84,17 +84,21 @@ def _connect(ctx: CheckContext) -> RedisHandle:
     try:
         server = client.info("server")
     except Exception as exc:  # noqa: BLE001 - every redis-py failure becomes one line
-        raise _abort(_describe(exc, where, ctx.options.redis_password_env)) from exc
+        from urllib.parse import urlsplit
+
+        in_url = bool(ctx.options.redis_url) and bool(urlsplit(ctx.options.redis_url).password)
+        source = "the password in --redis-url" if in_url else ctx.options.redis_password_env
+        raise _abort(_describe(exc, where, ctx.options.redis_password_env, source)) from exc
     return RedisHandle(client, where, str(server.get("redis_version", "?")))
 
 
-def _describe(exc: Exception, where: str, password_env: str) -> Outcome:
+def _describe(exc: Exception, where: str, password_env: str, password_source: str | None = None) -> Outcome:
     text = str(exc)
     name = type(exc).__name__
     if "NOAUTH" in text or "Authentication required" in text or "already authenticated" in text:
         return failed(f"{where}: Redis requires a password", f"export {password_env}=… (the password is read only from there)")
     if "WRONGPASS" in text or "invalid username-password" in text or "invalid password" in text:
-        return failed(f"{where}: AUTH rejected: wrong password", f"check {password_env} against externalRedis.auth.existingSecret")
+        return failed(f"{where}: AUTH rejected: wrong password", f"check {password_source or password_env} against externalRedis.auth.existingSecret")
     if "without any password configured" in text:
         return failed(f"{where}: a password was sent but the server has none", f"unset {password_env}, or enable requirepass on the server")
     if "SSL" in text or "ssl" in name.lower() or "wrong version number" in text:
