@@ -70,6 +70,10 @@ def _legacy_header_features(data: bytes) -> int:
 
 def read_model(data: bytes) -> ModelInfo:
     """Identify the format and the feature count of an XGBoost model file."""
+    if not data.strip():
+        # xgboost's loader aborts the whole process (std::terminate) on empty input: found by
+        # tests/test_fuzz_inputs.py; a failed train step can leave exactly such a file
+        raise ModelFormatError("the file is empty")
     fmt = sniff_format(data)
     try:
         booster = _load_with_xgboost(data)
