@@ -85,13 +85,17 @@ def schema_text() -> str:
 
 @lru_cache(maxsize=4)
 def _validator_for(text: str) -> Any:
+    """The validator of the bundled schema. It is *not* re-checked against the 2020-12
+    meta-schema here: that costs most of a cold ``gen`` and the bundled file cannot change at run
+    time; tests/test_schema.py checks it once (``test_schema_is_a_valid_draft_2020_12_schema``)."""
     from jsonschema import Draft202012Validator, FormatChecker
 
     try:
         schema = json.loads(text)
-        Draft202012Validator.check_schema(schema)
-    except Exception as exc:  # noqa: BLE001 - a broken bundled schema is an install problem
-        raise UsageError(f"the bundled config schema is not a valid JSON Schema: {str(exc).splitlines()[0]}") from None
+    except ValueError as exc:  # a truncated or edited installation
+        raise UsageError(f"the bundled config schema is not valid JSON: {str(exc).splitlines()[0]}") from None
+    if not isinstance(schema, dict):
+        raise UsageError("the bundled config schema is not a JSON Schema (not an object)")
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
