@@ -136,17 +136,73 @@ def check_structure(doc: LoadedDocument) -> list[Diagnostic]:
     return out
 
 
+# Signals of a Metarank >= 0.5 config below the top level, each with the release that introduced
+# it (from the docs at those tags: doc/configuration/features/*.md, feature-extractors.md,
+# supported-ranking-models.md, recommendations/*.md in github.com/metarank/metarank; scope
+# "global": src/main/scala/ai/metarank/model/ScopeType.scala at 0.5.0). Table test:
+# tests/test_release_detection.py.
+MODERN_FEATURE_TYPES = {
+    "estimate_histogram": "0.5", "items_count": "0.5", "minmax": "0.5", "relative_number": "0.5",
+    "position": "0.6", "vector": "0.6",
+    "bi-encoder": "0.7", "cross-encoder": "0.7", "diversity": "0.7",
+}  # fmt: skip
+MODERN_MODEL_TYPES = {"als": "0.6", "trending": "0.6", "semantic": "0.7"}
+MODERN_MODEL_KEYS = {"factors": "0.6", "encoder": "0.7", "itemFields": "0.7"}
+# 0.5 renamed the feature key `source` to `field` for these extractors (0.4.1: `source`)
+SOURCE_TO_FIELD_TYPES = {"number", "boolean", "word_count", "string", "local_time", "item_age", "referer"}
+
+
+def release_signals(data: dict) -> list[tuple[JsonPath, str, str]]:
+    """(path, what, release) for every part of ``data`` that exists only in Metarank >= 0.5."""
+    found: list[tuple[JsonPath, str, str]] = []
+    for key in MODERN_SECTIONS:
+        if key in data:
+            found.append(((key,), f"top-level {key!r}", "0.6" if key in ("core", "train") else "0.5"))
+    models = data.get("models")
+    for name, model in models.items() if isinstance(models, dict) else ():
+        if not isinstance(model, dict):
+            continue
+        kind = model.get("type")
+        if isinstance(kind, str) and kind in MODERN_MODEL_TYPES:
+            found.append((("models", name, "type"), f"model {name!r} of type {kind!r}", MODERN_MODEL_TYPES[kind]))
+        for key, since in MODERN_MODEL_KEYS.items():
+            if key in model:
+                found.append((("models", name, key), f"model {name!r} key {key!r}", since))
+    features = data.get("features")
+    for i, feature in enumerate(features if isinstance(features, list) else ()):
+        if not isinstance(feature, dict):
+            continue
+        kind, label = feature.get("type"), f"feature {feature.get('name', i)!r}"
+        if isinstance(kind, str) and kind in MODERN_FEATURE_TYPES:
+            found.append((("features", i, "type"), f"{label} of type {kind!r}", MODERN_FEATURE_TYPES[kind]))
+        method = feature.get("method")
+        if kind == "field_match" and isinstance(method, dict) and str(method.get("type", "")).startswith("bm"):
+            found.append((("features", i, "method", "type"), f"{label}: field_match method {method['type']!r}", "0.7"))
+        if "field" in feature and "source" not in feature and kind in SOURCE_TO_FIELD_TYPES:
+            found.append((("features", i, "field"), f"{label} with 'field' (0.4: 'source')", "0.5"))
+        if isinstance(feature.get("field"), list):
+            found.append((("features", i, "field"), f"{label} with a list-valued 'field'", "0.5"))
+        if feature.get("scope") == "global":
+            found.append((("features", i, "scope"), f"{label} with scope 'global' (0.4: 'tenant')", "0.5"))
+    return found
+
+
 def check_release_format(doc: LoadedDocument) -> Diagnostic | None:
-    """A Metarank ≥0.5 config (``state``/``api``/``input``/``core``/``train``, no bootstrap)."""
+    """A Metarank >= 0.5 config: no ``bootstrap``, and any part that exists only in >= 0.5 —
+    top-level ``state``/``api``/``input``/``core``/``train``, but also model types (``als``,
+    ``trending``, ``semantic``), feature types, ``field`` instead of ``source``, list-valued
+    ``field``, ``bm25`` matching, scope ``global``."""
     data = doc.data
-    modern = [key for key in MODERN_SECTIONS if key in data]
-    if not modern or "bootstrap" in data:
+    if "bootstrap" in data:
         return None
-    release = "0.6 or later" if ("core" in data or "train" in data) else "0.5 or later"
-    found = ", ".join(repr(k) for k in modern)
+    signals = release_signals(data)
+    if not signals:
+        return None
+    newest = max((since for _, _, since in signals), key=lambda v: tuple(int(p) for p in v.split(".")))
+    shown = "; ".join(what for _, what, _ in signals[:4]) + (f"; +{len(signals) - 4} more" if len(signals) > 4 else "")
     return diagnostic_at(
-        doc, "RV003", (modern[0],),
-        f"this is a Metarank {release} config (top-level {found}, no 'bootstrap'); ranker deploys "
+        doc, "RV003", signals[0][0],
+        f"this is a Metarank {newest} or later config ({shown}; no 'bootstrap'); ranker deploys "
         "Metarank 0.4.1, whose config has top-level bootstrap, inference, models and features. "
         "Rewrite it in the 0.4 format (see examples/config.yml)",
     )
