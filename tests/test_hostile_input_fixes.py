@@ -254,3 +254,72 @@ def test_example_script_validates_once_and_passes_crds():
     script = (REPO / "scripts" / "example.sh").read_text()
     assert '"$rv" validate' not in script  # gen validates and prints each warning once
     assert '"${@:3}"' in script and "--crds" in script
+
+
+# --- 12. objects files without the snapshot CRD -------------------------------------------------
+
+LEGACY_MODE = Path(__file__).parent / "data" / "cluster" / "update-legacy-mode.yaml"
+SNAPSHOT_MODE = Path(__file__).parent / "data" / "cluster" / "update-snapshot-mode.yaml"
+
+
+def test_latest_from_an_objects_file_without_snapshot_crd_says_what_it_could_not_read():
+    result = invoke("savepoint", "latest", "--objects", LEGACY_MODE, "--release", "ranker", "-n", "ranking",
+                    "--source", "cluster", "--no-verify")
+    assert result.exit_code == 0, result.output
+    assert "holds neither the FlinkStateSnapshot CRD nor any FlinkStateSnapshot" in result.stderr
+
+
+def test_snapshots_in_an_objects_file_count_even_without_their_crd(tmp_path):
+    docs = [d for d in yaml.safe_load_all(SNAPSHOT_MODE.read_text()) if d]
+    without_crd = [d for d in docs if d.get("kind") != "CustomResourceDefinition"]
+    assert any(d.get("kind") == "FlinkStateSnapshot" for d in without_crd)
+    path = tmp_path / "objects.yaml"
+    path.write_text(yaml.safe_dump_all(without_crd))
+    from generator.kube.cluster import ObjectCluster
+    from generator.ops import savepoint as sp
+
+    assert sp.supports_snapshot_resources(ObjectCluster.from_file(str(path)))
+
+
+def test_trigger_says_when_it_falls_back_to_the_nonce():
+    result = invoke("savepoint", "trigger", "--objects", LEGACY_MODE, "--release", "ranker", "-n", "ranking",
+                    "--timeout", "1", "--poll-interval", "1")
+    assert "using the legacy spec.job.savepointTriggerNonce" in result.stderr
+
+
+def test_no_savepoint_found_keeps_the_ignored_prefixes_note(monkeypatch):
+    from types import SimpleNamespace
+
+    from generator.errors import InvalidInput
+    from generator.ops import savepoint as sp
+
+    scanned = SimpleNamespace(complete=[], incomplete=[], ignored=["s3://b/sp/junk/", "s3://b/sp/tmp/"])
+    monkeypatch.setattr(sp, "scan_s3", lambda *a, **k: scanned)
+    with pytest.raises(InvalidInput) as raised:
+        sp.latest_savepoint(cluster_found=None, s3_client=object(), savepoints_dir="s3://b/sp", scan=True)
+    assert "no completed savepoint found in s3://b/sp" in raised.value.message
+    assert "ignored 2 prefix(es)" in raised.value.message
+
+
+# --- 13. an interrupted trigger says what it left behind ----------------------------------------
+
+
+def test_interrupted_trigger_reports_the_nonce_left_on_the_live_object():
+    from generator import cli
+    from generator.files.atomic import Interrupted
+
+    class Cluster:
+        def patch_custom(self, plural, name, namespace, body):
+            return body
+
+        def create_custom(self, plural, namespace, body):
+            return body
+
+    cluster, changed = Cluster(), []
+    cli._record_writes(cluster, changed)
+    cluster.patch_custom("flinkdeployments", "ranker-update", "ranking", {"spec": {"job": {"savepointTriggerNonce": 7}}})
+    cluster.create_custom("flinkstatesnapshots", "ranking", {"metadata": {"name": "snap-1"}})
+    assert "savepointTriggerNonce=7 stays on the live object" in changed[0]
+    assert "stages.update.savepointTriggerNonce: 7" in changed[0]
+    assert "flinkstatesnapshots/snap-1" in changed[1]
+    assert Interrupted(2).exit_code == 130 and Interrupted(15).exit_code == 143
