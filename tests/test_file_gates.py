@@ -206,7 +206,13 @@ def test_interrupted_gen_leaves_no_temp_files_and_says_so(tmp_path, signum, code
         f"sys.argv = ['ranker-values', 'gen', {str(EXAMPLE_CONFIG)!r}, '--out', {str(out)!r}]\n"
         "main()\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def as_from_a_terminal():  # default dispositions, nothing blocked (pytest may run as a background job)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     try:
         assert proc.stderr.readline().strip() == "STAGING"
         assert any(name.endswith(".tmp") for name in os.listdir(out))
@@ -219,3 +225,17 @@ def test_interrupted_gen_leaves_no_temp_files_and_says_so(tmp_path, signum, code
     assert proc.returncode == code, err
     assert f"interrupted ({signal.Signals(signum).name})" in err
     assert os.listdir(out) == []  # no temp file, no half-replaced target
+
+
+def test_a_signal_ignored_at_start_stays_ignored():
+    """Shells start background jobs with SIGINT ignored; Ctrl-C meant for the foreground must not
+    interrupt them."""
+    script = (
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "from generator.files.atomic import install_interrupt_handlers\n"
+        "install_interrupt_handlers()\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert proc.stdout.split() == ["True", "True"], proc.stderr

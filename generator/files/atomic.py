@@ -61,11 +61,14 @@ def _raise_interrupted(signum: int, _frame) -> None:
 
 
 def install_interrupt_handlers() -> None:
-    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread (no-op elsewhere)."""
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread (no-op elsewhere). A
+    signal ignored when we start stays ignored: shells ignore SIGINT for background jobs (and
+    ``nohup`` SIGHUP) on purpose, so Ctrl-C meant for the foreground does not stop them."""
     if threading.current_thread() is not threading.main_thread():
         return
-    signal.signal(signal.SIGINT, _raise_interrupted)
-    signal.signal(signal.SIGTERM, _raise_interrupted)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _raise_interrupted)
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
