@@ -197,7 +197,7 @@ def test_api_settings_that_allow_one_disruption_render_a_valid_pdb(api: dict):
 
 def test_every_problem_is_listed_in_one_failure():
     message = _refusal(PROD, {"stages": {"api": {"maxSurge": 0, "pdb": {"enabled": True, "minAvailable": 5}},
-                                         "bootstrap": {"jobManager": {"replicas": 2}}}})
+                                         "bootstrap": {"enabled": True, "jobManager": {"replicas": 2}}}})
     assert "3 problem(s)" in message, message
     assert "standby JobManagers need high availability" in message
 
@@ -225,11 +225,12 @@ def test_whole_numbers_in_flink_configuration_are_written_as_integers():
 
 
 def test_prod_flink_jobs_use_the_web_identity_token_with_irsa():
-    """prod.yaml uses IRSA (no static keys): Flink's S3A plugin must be told to use the token."""
+    """prod.yaml uses IRSA for the Flink jobs only (Metarank's own client needs static keys):
+    Flink's S3A plugin must be told to use the token."""
     values = PROD.values()
-    assert values["s3"]["auth"]["mode"] == "serviceAccount"
+    assert values["s3"]["auth"]["flinkMode"] == "serviceAccount"
     assert "eks.amazonaws.com/role-arn" in values["flink"]["serviceAccount"]["annotations"]
-    for fd in by_kind(_render(PROD), "FlinkDeployment"):
+    for fd in by_kind(_render(PROD, {"stages": {"bootstrap": {"enabled": True}}}), "FlinkDeployment"):
         provider = fd["spec"]["flinkConfiguration"].get("fs.s3a.aws.credentials.provider")
         assert provider == "com.amazonaws.auth.WebIdentityTokenCredentialsProvider", fd.ref
 
@@ -251,7 +252,7 @@ def _images(objects) -> dict[str, str]:
 
 def test_a_global_digest_reaches_only_stages_that_do_not_name_another_image():
     images = _images(_render(PROD, {"image": {"digest": DIGEST},
-                                    "stages": {"bootstrap": {"image": {"tag": "0.4.0"}},
+                                    "stages": {"bootstrap": {"enabled": True, "image": {"tag": "0.4.0"}},
                                                "api": {"image": {"registry": "mirror.example"}}}}))
     assert images["bootstrap"] == "docker.io/metarank/metarank:0.4.0", "the bootstrap pin to an older tag is lost"
     assert images["update"] == f"docker.io/metarank/metarank@{DIGEST}"

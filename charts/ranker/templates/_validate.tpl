@@ -96,6 +96,8 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 {{- $problems = append $problems "flink-kubernetes-operator.enabled but the operator chart is not in charts/ranker/charts: run `helm dependency update charts/ranker` first" -}}
 {{- end -}}
 
+{{- $problems = concat $problems (fromYamlArray (include "ranker.engineProblems" .)) -}}
+
 {{- if $problems -}}
 {{- fail (printf "\n\nranker: %d problem(s) in the values:\n  - %s\n" (len $problems) (join "\n  - " $problems)) -}}
 {{- end -}}
