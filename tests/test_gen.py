@@ -171,10 +171,11 @@ def test_memory_state_and_no_trained_model_skip_upload_and_train(tmp_path, write
 
 
 def test_env_without_update_keeps_it_off_in_the_steady_state(tmp_path, write_file):
-    config = write_file(MEMORY_SHUFFLE)
+    config = write_file(MEMORY_SHUFFLE.replace("state: {type: memory}", "state: {type: redis, host: redis, port: 6379}"))
     env = write_file("stages:\n  update:\n    enabled: false\n", "dev.yaml")
     assert gen(str(config), "--env-file", str(env), "--out", str(tmp_path / "o")).exit_code == 0
     assert stages(tmp_path / "o")["update"] == {"bootstrap": False, "train": False, "upload": False, "api": True, "update": False}
+    assert stages(tmp_path / "o")["upload"]["upload"] is True  # redis state: the upload step loads it
 
 
 def test_finished_batch_stages_keep_identical_values_in_later_steps(tmp_path):

@@ -120,6 +120,8 @@ class EnvProfile:
     shared_volume_claim: str | None = None  # a ReadWriteMany PVC mounted in every stage
     shared_volume_mount_path: str | None = None
     source_file: str | None = None
+    s3_auth_mode: str = "secret"  # s3.auth.mode: the credentials of Metarank's own S3 client
+    update_parallelism: int | None = None  # stages.update.parallelism, None = the chart's default
 
 
 @dataclass(frozen=True)
