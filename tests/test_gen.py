@@ -75,7 +75,7 @@ def test_example_generates_for_prod(tmp_path, monkeypatch):
     ]  # fmt: skip
     assert ranking["state"] == {"type": "redis", "host": "redis-master.ranking.svc", "port": 6379, "format": "protobuf"}
     assert ranking["api"] == {"host": "0.0.0.0", "port": 8080}
-    assert ranking["parallelism"] == {"bootstrap": 4, "update": 2}
+    assert ranking["parallelism"] == {"bootstrap": 0, "update": 2}
     assert ranking["sources"]["bootstrap"] == {"type": "file", "path": "s3://acme-ranking/events/"}
     assert ranking["sources"]["inference"]["type"] == "kafka"
     assert ranking["sources"]["inference"]["brokers"][0] == "kafka-0.kafka-headless.streaming.svc:9092"
