@@ -110,7 +110,7 @@ def test_every_object_validates_strictly(case: Case):
 
 @pytest.mark.parametrize("case", case_params(UPDATE_CASES))
 def test_local_bootstrap_mode_renders_a_valid_job_instead_of_a_flink_deployment(case: Case):
-    objects = render(case.values_files(), {**case.overrides, "stages": {"bootstrap": {"mode": "local"}}})
+    objects = render(case.values_files(), {**case.overrides, "stages": {"bootstrap": {"mode": "local", "enabled": True}}})
     bootstrap = [o for o in objects if component(o) == "bootstrap"]
     assert [o["kind"] for o in bootstrap] == ["Job"], [o.ref for o in bootstrap]
     problems = [f"{o.ref} k8s {kube}: {e}" for o in bootstrap for kube in KUBE_VERSIONS for e in validation_errors(o, kube)]

@@ -22,7 +22,7 @@ from generator.pipeline import validate_config
 from generator.values.files import read_values_file
 from support import REPO, require_chart
 from support.generated import generated_example_files
-from support.matrix import EXAMPLE, Case
+from support.matrix import EXAMPLE, REFUSED_CASES, Case
 from support.render import by_kind, component, render
 
 DOC = REPO / "docs" / "engine-0.4.1.md"
@@ -255,6 +255,15 @@ def test_E13_update_allows_non_restored_state_for_the_bootstrap_join_state_opera
     fd = _flink(_render(PROD_UPDATE), "update")
     assert fd["spec"]["job"]["allowNonRestoredState"] is True
     assert fd["spec"]["job"]["initialSavepointPath"] == PROD_UPDATE.values()["ranking"]["paths"]["savepoint"]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in REFUSED_CASES])
+def test_E14_memory_state_configs_are_refused_in_the_api_and_update_steps(case: Case):
+    """Metarank's own sample config uses memory state: its api/update steps are refused, not rendered."""
+    assert case.values()["ranking"]["state"]["type"] == "memory"
+    with pytest.raises(InvalidInput) as refused:
+        render(case.values_files(), case.overrides)
+    assert "ranking.state.type is memory" in str(refused.value)
 
 
 def test_E14_memory_state_is_refused_by_chart_and_generator(tmp_path, monkeypatch):
