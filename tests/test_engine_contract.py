@@ -23,7 +23,7 @@ from generator.values.files import read_values_file
 from support import REPO, require_chart
 from support.generated import generated_example_files
 from support.matrix import EXAMPLE, REFUSED_CASES, Case
-from support.render import by_kind, component, render
+from support.render import by_kind, component, render, render_texts
 
 DOC = REPO / "docs" / "engine-0.4.1.md"
 CHART_VALUES = REPO / "charts" / "ranker" / "values.yaml"
@@ -199,6 +199,9 @@ def test_E07_endpoint_reaches_every_pod_and_path_style_only_flink():
     for comp in METARANK_CLIENT_STAGES:
         names = _env(_pods(objects)[comp][0]["containers"][0])
         assert not [n for n in names if "PATH_STYLE" in n.upper()], "Metarank's client has no path-style switch"
+    texts = render_texts(PROD_API.values_files(), {**PROD_API.overrides, **extra})
+    notes = next(text for name, text in texts.items() if name.endswith("NOTES.txt"))
+    assert "s3.pathStyleAccess reaches the Flink jobs only" in notes and "MINIO_DOMAIN" in notes
 
 
 def test_E08_upload_runs_as_a_plain_job_with_static_keys():
