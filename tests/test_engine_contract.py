@@ -486,3 +486,12 @@ def test_doc_source_anchors_are_in_metarank_0_4_1():
         if not at or (first is not None and not any(first <= n <= last for n in at)):
             missing.append(f"{fact}: {path}:{first}-{last} «{anchor}» (found at lines {at})")
     assert missing == []
+
+
+def test_engine_rule_codes_are_in_the_readme_table():
+    from generator.config.rules import ENGINE_RULES
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    codes = [re.match(r"(RV\d{3})", rule.__doc__ or "").group(1) for rule in ENGINE_RULES]
+    assert codes == ["RV113", "RV114", "RV205", "RV206", "RV207"]
+    assert [c for c in codes if f"| {c} |" not in readme] == []
