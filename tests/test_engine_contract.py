@@ -495,3 +495,11 @@ def test_engine_rule_codes_are_in_the_readme_table():
     codes = [re.match(r"(RV\d{3})", rule.__doc__ or "").group(1) for rule in ENGINE_RULES]
     assert codes == ["RV113", "RV114", "RV205", "RV206", "RV207"]
     assert [c for c in codes if f"| {c} |" not in readme] == []
+
+
+def test_E06_flink_mode_can_only_drop_the_keys_not_name_other_ones():
+    """The Flink pods either share the Metarank client's Secret or use IRSA: no third Secret."""
+    schema = yaml.safe_load(CHART_SCHEMA.read_text())
+    assert schema["properties"]["s3"]["properties"]["auth"]["properties"]["flinkMode"]["enum"] == ["", "serviceAccount"]
+    message = _refusal(PROD_UPDATE, {"s3": {"auth": {"flinkMode": "secret"}}})
+    assert "flinkMode" in message
