@@ -1,6 +1,8 @@
 {{/*
 Checks the schema cannot express. Collects every problem, then fails once listing them all.
 Config-level rules (local paths, memory state vs replicas) belong to `ranker-values gen`.
+Numbers: Helm 4 hands them to templates as float64/int64, Helm 3 often as json.Number, whose kind
+is "string" — so "is this a string" is `typeIs "string"`, never `kindIs "string"`.
 */}}
 {{- define "ranker.validateValues" -}}
 {{- $v := .Values -}}
@@ -71,7 +73,7 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 {{- if $api.enabled -}}
 {{- $percent := "^[0-9]+%$" -}}
 {{- $surge := $api.maxSurge -}}
-{{- if and (kindIs "string" $surge) (not (regexMatch $percent $surge)) -}}
+{{- if and (typeIs "string" $surge) (not (regexMatch $percent $surge)) -}}
 {{- $problems = append $problems (printf "stages.api.maxSurge %q: an integer or a percentage like \"25%%\"" $surge) -}}
 {{- else if eq (trimSuffix "%" (toString $surge)) "0" -}}
 {{- $problems = append $problems "stages.api.maxSurge is 0: with maxUnavailable 0 (always) a rollout could never start a new pod" -}}
@@ -92,10 +94,6 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 {{- end -}}
 {{- end -}}
 
-{{- if and (index $v "flink-kubernetes-operator" "enabled") (not (hasKey .Subcharts "flink-kubernetes-operator")) -}}
-{{- $problems = append $problems "flink-kubernetes-operator.enabled but the operator chart is not in charts/ranker/charts: run `helm dependency update charts/ranker` first" -}}
-{{- end -}}
-
 {{- if $problems -}}
 {{- fail (printf "\n\nranker: %d problem(s) in the values:\n  - %s\n" (len $problems) (join "\n  - " $problems)) -}}
 {{- end -}}
@@ -114,12 +112,12 @@ that size blocks every node drain. Call with .Values.stages.api.
 {{- $min := $pdb.minAvailable -}}
 {{- $max := $pdb.maxUnavailable -}}
 {{- $blocked := "" -}}
-{{- if and (kindIs "string" $min) $min (not (regexMatch $percent $min)) -}}
+{{- if and (typeIs "string" $min) $min (not (regexMatch $percent $min)) -}}
 {{- printf "stages.api.pdb.minAvailable %q: an integer or a percentage like \"50%%\"" $min -}}
-{{- else if and (not $min) (kindIs "string" $max) (not (regexMatch $percent $max)) -}}
+{{- else if and (not $min) (typeIs "string" $max) (not (regexMatch $percent $max)) -}}
 {{- printf "stages.api.pdb.maxUnavailable %q: an integer or a percentage like \"50%%\"" $max -}}
 {{- else -}}
-{{- if and $min (kindIs "string" $min) -}}
+{{- if and $min (typeIs "string" $min) -}}
 {{- /* Kubernetes rounds a minAvailable percentage up: ceil(p * n / 100) >= n blocks. */ -}}
 {{- if gt (mul (int (trimSuffix "%" $min)) $replicas) (mul 100 (sub $replicas 1)) -}}
 {{- $blocked = printf "minAvailable %s" $min -}}
