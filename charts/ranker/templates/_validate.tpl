@@ -67,7 +67,7 @@ is "string" — so "is this a string" is `typeIs "string"`, never `kindIs "strin
 {{- if and $scale.enabled (gt (int $scale.minReplicas) (int $scale.maxReplicas)) -}}
 {{- $problems = append $problems "stages.api.autoscaling.minReplicas is larger than maxReplicas" -}}
 {{- end -}}
-{{- if and $scale.enabled (not $scale.targetCPUUtilizationPercentage) (not $scale.targetMemoryUtilizationPercentage) -}}
+{{- if and $scale.enabled (le (int $scale.targetCPUUtilizationPercentage) 0) (le (int $scale.targetMemoryUtilizationPercentage) 0) -}}
 {{- $problems = append $problems "stages.api.autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0" -}}
 {{- end -}}
 {{- if $api.enabled -}}
@@ -111,6 +111,8 @@ that size blocks every node drain. Call with .Values.stages.api.
 {{- $percent := "^[0-9]+%$" -}}
 {{- $min := $pdb.minAvailable -}}
 {{- $max := $pdb.maxUnavailable -}}
+{{- /* minAvailable 0 means "use maxUnavailable"; Helm 3's json.Number "0" is truthy, so compare text. */ -}}
+{{- if eq (toString $min) "0" -}}{{- $min = "" -}}{{- end -}}
 {{- $blocked := "" -}}
 {{- if and (typeIs "string" $min) $min (not (regexMatch $percent $min)) -}}
 {{- printf "stages.api.pdb.minAvailable %q: an integer or a percentage like \"50%%\"" $min -}}
