@@ -88,7 +88,7 @@ inference:
 def write_synthetic(uri: str, queries: int, seed: int = 1, endpoint: str | None = None, noise_only: bool = False) -> None:
     """Write a synthetic dataset in the engine's format (through .venv-tune: numpy 1.x)."""
     s3 = f"S3Settings(endpoint={endpoint!r}, path_style=True)" if endpoint else "None"
-    shuffle = "for q in qs: q['labels'] = list(reversed(q['labels']))\n" if noise_only else ""
+    shuffle = "import random\nr = random.Random(0)\nfor q in qs: r.shuffle(q['labels'])\n" if noise_only else ""
     code = (
         "from generator.ops.s3 import S3Settings\n"
         "from generator.ops.tune.synthetic import make_queries\n"

@@ -4,7 +4,9 @@
 Each query is one ranking of 4–24 items (sizes vary, as real rankings do: with equal sizes
 ltrlib's sorted-by-id group sizes would accidentally be right). The label is 1 for the items a
 user "clicked": the top items of a hidden score with an interaction between features, so depth
-and tree count matter; some columns are mostly zeros (the engine's missing value)."""
+and tree count matter; the first columns carry a per-query shift, so only comparisons within a
+query are informative (as with real request context); some columns are mostly zeros (the
+engine's missing value)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,9 @@ def make_queries(n_queries: int, columns: int = 6, seed: int = 1, min_items: int
         clicks = max(1, rows // 6)
         labels = np.zeros(rows)
         labels[np.argsort(-hidden)[:clicks]] = 1.0
+        # a per-query shift (the context of the request moves every item's values): the labels
+        # depend on order within a query only, so pairs across queries mislead, and grouping matters
+        x[:, :3] += rng.normal(scale=2.0, size=3)
         ranking_id = f"ranking-{seed}-{q}"
         out.append(
             {
