@@ -552,6 +552,7 @@ def tune_worker(
     threads: int = typer.Option(1, "--threads", metavar="N", min=1, max=256, help="xgboost threads per trial."),
     max_trials: int = typer.Option(0, "--max-trials", metavar="N", min=0, help="Exit after N trials (0: run until stopped)."),
     idle_exit: float = typer.Option(0.0, "--idle-exit", metavar="SECONDS", min=0.0, help="Exit after this long without work (0: never)."),
+    max_attempts: int = typer.Option(3, "--max-attempts", metavar="N", min=1, max=100, help="Deliveries of one trial before it goes to the dead-letter queue (as the tasker's)."),
 ) -> None:
     """Consume tune trials from RabbitMQ (prefetch 1), run them, store each result, then ack."""
     from generator.ops.tune import needs_tune_extra
@@ -562,7 +563,7 @@ def tune_worker(
 
         if not broker:
             raise UsageError("tune-worker needs --broker amqp://… (or RANKER_TUNE_BROKER)")
-        done = run_worker(BrokerSettings.parse(broker, timeout=timeout), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo)
+        done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo)
         typer.echo(f"tune-worker: {done} trial(s) done")
 
 

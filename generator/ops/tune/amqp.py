@@ -162,9 +162,15 @@ class AmqpRunner:
                         continue
                     if trial.id in pending and store.get(trial.id) is None:
                         headers = props.headers or {}
-                        attempts = headers.get("x-delivery-count")
-                        error = store.last_error(trial.id) or "dead-lettered by the broker"
-                        result = failed_result(trial, error, int(attempts) + 1 if isinstance(attempts, int) else None)
+                        deaths = headers.get("x-death") or [{}]
+                        reason = str(deaths[0].get("reason", "")) if isinstance(deaths[0], dict) else ""
+                        count = headers.get("x-delivery-count")
+                        attempts = int(count) + 1 if isinstance(count, int) else (
+                            self.settings.max_attempts if reason == "delivery_limit" else None
+                        )
+                        error = store.last_error(trial.id) or f"dead-lettered by the broker ({reason or 'rejected'})"
+                        result = failed_result(trial, error, attempts)
+                        result["dead_letter_reason"] = reason
                         store.put(trial.id, result)
                         pending.pop(trial.id)
                         on_result(result)
@@ -213,6 +219,10 @@ def run_worker(
             except (ValueError, KeyError, TypeError):
                 echo("tune-worker: rejected a malformed message (dead-lettered)")
                 channel.basic_reject(method.delivery_tag, requeue=False)
+                continue
+            if store_for(task).get(trial_id) is not None:  # a re-published duplicate: never recompute
+                echo(f"trial {trial_id} already stored; duplicate message acked")
+                channel.basic_ack(method.delivery_tag)
                 continue
             echo(f"trial {trial_id} started on {worker_id}")
             box: dict[str, Any] = {}
