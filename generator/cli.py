@@ -509,6 +509,7 @@ def tune(
     broker: Optional[str] = typer.Option(None, "--broker", metavar="URL", envvar="RANKER_TUNE_BROKER", help="Run trials on tune-workers through RabbitMQ instead. " + _BROKER_HELP),
     fresh: bool = typer.Option(False, "--fresh", help="Forget stored trial results and search again."),
     force: bool = typer.Option(False, "--force", help="Write the model even if it does not beat the engine's training."),
+    replace_train: bool = typer.Option(False, "--replace-train", help="Tune takes the place of the train Job: when the tuned model does not win, write the engine-trained model instead, so a model always exists."),
     folds: int = typer.Option(5, "--folds", metavar="K", min=2, max=20, help="Cross-validation folds over the train queries."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the split, the folds and the search."),
     max_rounds: int = typer.Option(400, "--max-rounds", metavar="N", min=1, max=5000, help="Upper bound of the trees a trial may use."),
@@ -539,7 +540,7 @@ def tune(
             runner = AmqpRunner(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts))
         deployment = load_deployment(config, env, env_file)
         options = TuneOptions(
-            model=model, trials=trials, folds=folds, seed=seed, max_rounds=max_rounds, fresh=fresh, force=force,
+            model=model, trials=trials, folds=folds, seed=seed, max_rounds=max_rounds, fresh=fresh, force=force, replace_train=replace_train,
             dataset=dataset, out=out, model_path=model_path, s3=load_options_s3(list(values)),
         )
         run_tune(deployment, options, runner, typer.echo)
@@ -553,6 +554,7 @@ def tune_worker(
     max_trials: int = typer.Option(0, "--max-trials", metavar="N", min=0, help="Exit after N trials (0: run until stopped)."),
     idle_exit: float = typer.Option(0.0, "--idle-exit", metavar="SECONDS", min=0.0, help="Exit after this long without work (0: never)."),
     max_attempts: int = typer.Option(3, "--max-attempts", metavar="N", min=1, max=100, help="Deliveries of one trial before it goes to the dead-letter queue (as the tasker's)."),
+    alive_file: Optional[Path] = typer.Option(None, "--alive-file", metavar="PATH", help="Touch this file every second while healthy (for a liveness probe)."),
 ) -> None:
     """Consume tune trials from RabbitMQ (prefetch 1), run them, store each result, then ack."""
     from generator.ops.tune import needs_tune_extra
@@ -563,7 +565,8 @@ def tune_worker(
 
         if not broker:
             raise UsageError("tune-worker needs --broker amqp://… (or RANKER_TUNE_BROKER)")
-        done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo)
+        done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo,
+                          alive_file=str(alive_file) if alive_file else None)
         typer.echo(f"tune-worker: {done} trial(s) done")
 
 

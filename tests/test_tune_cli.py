@@ -94,6 +94,11 @@ def test_a_model_that_does_not_beat_the_engine_is_not_written_unless_forced(tmp_
     result = run_cli(args)
     assert result.returncode == 0, result.stderr
     assert "model NOT written" in result.stdout and model.read_bytes() == b"the model the train stage wrote"
+    replaced = run_cli([*args, "--replace-train"])  # resumes: no trial recomputed
+    assert replaced.returncode == 0 and "wrote the engine-trained model" in replaced.stdout
+    report = json.loads((tmp_path / "models" / "xgb.model.tune" / "report.json").read_text())
+    assert report["model_written_from"] == "engine" and report["test"]["candidate_beats_engine"] is False
+    model.write_bytes(b"the model the train stage wrote")
     forced = run_cli([*args, "--force"])
     assert forced.returncode == 0 and "forced" in forced.stdout
     assert model.read_bytes() != b"the model the train stage wrote"

@@ -195,6 +195,7 @@ def run_worker(
     max_trials: int = 0,
     idle_exit: float = 0.0,
     echo: Callable[[str], None] = print,
+    alive_file: str | None = None,
 ) -> int:
     """Consume trials until stopped (or ``max_trials`` / ``idle_exit``); returns trials done."""
     from generator.ops.tune.trial import run_task, store_for
@@ -207,8 +208,14 @@ def run_worker(
     done = 0
     idle_since = time.monotonic()
     echo(f"tune-worker {worker_id}: consuming {QUEUE} on {settings.display}")
+    def alive() -> None:  # the liveness probe checks this file's age
+        if alive_file:
+            with open(alive_file, "a"):
+                os.utime(alive_file)
+
     try:
         for method, props, body in channel.consume(QUEUE, inactivity_timeout=1.0):
+            alive()
             if method is None:
                 if idle_exit and time.monotonic() - idle_since > idle_exit:
                     break
@@ -237,6 +244,7 @@ def run_worker(
             thread.start()
             while thread.is_alive():
                 connection.process_data_events(time_limit=1.0)  # heartbeats while the trial runs
+                alive()
             if "error" in box:
                 echo(f"trial {trial_id} failed on {worker_id}: {box['error']}")
                 try:

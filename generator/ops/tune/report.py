@@ -19,7 +19,7 @@ def build_report(
     results: list[dict[str, Any]],
     best: dict[str, Any] | None,
     verdict: Any,
-    written: bool,
+    written: str,
     forced: bool,
     xgboost_version: str,
 ) -> dict[str, Any]:
@@ -43,7 +43,8 @@ def build_report(
             "candidate": verdict.candidate,
             "candidate_beats_engine": verdict.wins,
         },
-        "model_written": written,
+        "model_written": bool(written),
+        "model_written_from": written or None,
         "forced": forced,
         "xgboost": xgboost_version,
     }
@@ -66,7 +67,9 @@ def summary(report: dict[str, Any]) -> str:
             lines.append(f"  {labels[name]:32s} {t['ndcg'][name]:.4f}")
     for name, c in t["comparisons"].items():
         lines.append(f"  {name.replace('_vs_', ' − '):32s} {c['mean']:+.4f}  [95% {c['low']:+.4f}, {c['high']:+.4f}]")
-    if report["model_written"]:
+    if report["model_written"] and report["model_written_from"] == "engine" and not t["candidate_beats_engine"] and not report["forced"]:
+        lines.append(f"wrote the engine-trained model → {report['model_path']} (--replace-train: the {t['candidate']} model does not beat it beyond noise)")
+    elif report["model_written"]:
         why = "forced" if report["forced"] else f"the {t['candidate']} model beats the engine's training"
         lines.append(f"wrote {t['candidate']} model → {report['model_path']} ({why})")
     else:

@@ -25,6 +25,7 @@ class TuneOptions:
     max_rounds: int = 400
     fresh: bool = False
     force: bool = False
+    replace_train: bool = False  # not winning → write the engine-trained model (tune replaces train)
     dataset: str | None = None  # override <workdir>/dataset-<model>
     out: str | None = None  # override <model path>.tune
     model_path: str | None = None  # override the model's path
@@ -113,11 +114,14 @@ def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[
     ok = [r for r in results.values() if r.get("status") == "ok"]
     best = max(ok, key=lambda r: (r["cv_mean"], -r["index"])) if ok else None
     verdict = evaluate(ds, plan.engine, best["params"] if best else None, options.seed)
-    written = False
+    written = ""
     if verdict.wins or options.force:
+        written = verdict.candidate
+    elif options.replace_train:
+        written = "engine"  # what the train Job would have written
+    if written:
         out = Location(plan.out_uri, options.s3)
-        write_model(verdict.boosters[verdict.candidate], Location(plan.model_path, options.s3), out.child("previous.model"))
-        written = True
+        write_model(verdict.boosters[written], Location(plan.model_path, options.s3), out.child("previous.model"))
     report = build_report(
         model=plan.model,
         dataset_uri=plan.dataset_uri,
@@ -141,6 +145,19 @@ def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[
 
 
 def load_options_s3(values_files: list[Path]) -> S3Settings:
+    """S3 settings from ``--values`` files; in the chart's pods (no values files) from the
+    environment the chart sets: AWS_S3_ENDPOINT_URL, AWS_REGION, RANKER_S3_PATH_STYLE."""
+    import os
+    from dataclasses import replace
+
     from generator.values.files import release_values
 
-    return S3Settings.from_values(release_values(list(values_files)), connect_timeout=10.0, read_timeout=60.0)
+    settings = S3Settings.from_values(release_values(list(values_files)), connect_timeout=10.0, read_timeout=60.0)
+    if not values_files:
+        settings = replace(
+            settings,
+            endpoint=settings.endpoint or os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            region=settings.region or os.environ.get("AWS_REGION") or None,
+            path_style=settings.path_style or os.environ.get("RANKER_S3_PATH_STYLE", "").lower() == "true",
+        )
+    return settings
