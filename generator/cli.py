@@ -500,6 +500,20 @@ def check(
 _BROKER_HELP = "RabbitMQ URL (amqp://user:pass@host:5672/vhost); or set RANKER_TUNE_BROKER (keeps the password out of ps)."
 
 
+def _read_broker_file(path: Optional[Path]) -> Optional[str]:
+    if path is None:
+        return None
+    from generator.errors import UsageError
+
+    try:
+        url = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UsageError(f"--broker-file {path}: cannot read it ({exc.strerror or exc})") from None
+    if not url:
+        raise UsageError(f"--broker-file {path}: empty; it must hold amqp://user:password@host:5672/vhost")
+    return url
+
+
 @app.command()
 def tune(
     config: Path = typer.Argument(..., metavar="CONFIG", help="The ranking config (Metarank 0.4)."),
@@ -507,6 +521,7 @@ def tune(
     trials: int = typer.Option(50, "--trials", metavar="N", min=1, max=100000, help="Search budget: parameter sets to try."),
     workers: str = typer.Option("local:1", "--workers", metavar="local:N", help="Run trials in N local processes."),
     broker: Optional[str] = typer.Option(None, "--broker", metavar="URL", envvar="RANKER_TUNE_BROKER", help="Run trials on tune-workers through RabbitMQ instead. " + _BROKER_HELP),
+    broker_file: Optional[Path] = typer.Option(None, "--broker-file", metavar="PATH", envvar="RANKER_TUNE_BROKER_FILE", help="Read the RabbitMQ URL from this file (a mounted Secret)."),
     fresh: bool = typer.Option(False, "--fresh", help="Forget stored trial results and search again."),
     force: bool = typer.Option(False, "--force", help="Write the model even if it does not beat the engine's training."),
     replace_train: bool = typer.Option(False, "--replace-train", help="Tune takes the place of the train Job: when the tuned model does not win, write the engine-trained model instead, so a model always exists."),
@@ -532,6 +547,7 @@ def tune(
         from generator.ops.tune.tune import TuneOptions, load_options_s3, run_tune
         from generator.pipeline import load_deployment
 
+        broker = broker or _read_broker_file(broker_file)
         if broker is None:
             runner = LocalRunner(parse_workers(workers))
         else:
@@ -549,6 +565,7 @@ def tune(
 @app.command("tune-worker")
 def tune_worker(
     broker: Optional[str] = typer.Option(None, "--broker", metavar="URL", envvar="RANKER_TUNE_BROKER", help=_BROKER_HELP),
+    broker_file: Optional[Path] = typer.Option(None, "--broker-file", metavar="PATH", envvar="RANKER_TUNE_BROKER_FILE", help="Read the RabbitMQ URL from this file (a mounted Secret)."),
     timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Time allowed to reach the broker.", callback=_seconds),
     threads: int = typer.Option(1, "--threads", metavar="N", min=1, max=256, help="xgboost threads per trial."),
     max_trials: int = typer.Option(0, "--max-trials", metavar="N", min=0, help="Exit after N trials (0: run until stopped)."),
@@ -563,8 +580,9 @@ def tune_worker(
         from generator.errors import UsageError
         from generator.ops.tune.amqp import BrokerSettings, run_worker
 
+        broker = broker or _read_broker_file(broker_file)
         if not broker:
-            raise UsageError("tune-worker needs --broker amqp://… (or RANKER_TUNE_BROKER)")
+            raise UsageError("tune-worker needs --broker amqp://… (or RANKER_TUNE_BROKER, or --broker-file)")
         done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo,
                           alive_file=str(alive_file) if alive_file else None)
         typer.echo(f"tune-worker: {done} trial(s) done")

@@ -140,3 +140,12 @@ def test_tune_refuses_an_xgboost_whose_files_the_engine_cannot_load(tmp_path: Pa
     result = CliRunner().invoke(app, ["tune", str(config), "--model", "xgb"])
     assert result.exit_code == 2
     assert "tune needs xgboost 1.6.x or 1.7.x" in result.output and "xgboost4j 1.6.1" in result.output
+
+
+def test_the_broker_url_can_come_from_a_mounted_secret_file_and_a_missing_file_is_a_usage_error(tmp_path: Path, tune_bin: Path) -> None:
+    missing = run_cli(["tune-worker", "--broker-file", str(tmp_path / "nope")])
+    assert missing.returncode == 2 and "--broker-file" in missing.stderr and "cannot read it" in missing.stderr
+    url_file = tmp_path / "url"
+    url_file.write_text("amqp://u:hidden@127.0.0.1:9/\n")
+    closed = run_cli(["tune-worker", "--timeout", "2"], RANKER_TUNE_BROKER_FILE=str(url_file))
+    assert closed.returncode == 1 and "amqp://u:***@127.0.0.1:9/" in closed.stderr and "hidden" not in closed.stderr
