@@ -116,6 +116,17 @@ class AmqpRunner:
         self.poll = poll
         self.echo = echo or (lambda line: None)
 
+    def check(self) -> None:
+        """Reach the broker and declare the queues before any work (fail fast, within --timeout)."""
+        connection = connect(self.settings)
+        try:
+            declare(connection.channel(), self.settings.max_attempts)
+        finally:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001
+                pass
+
     def run(self, tasks: list[dict[str, Any]], on_result: Callable[[dict[str, Any]], None]) -> None:
         import pika
 

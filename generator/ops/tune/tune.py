@@ -88,6 +88,9 @@ def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[
 
     version = require_compatible_xgboost()
     plan = plan_for(deployment, options)
+    check = getattr(runner, "check", None)
+    if check is not None:
+        check()  # an unreachable broker fails before the dataset is read
     ds, spec, trials, store = prepare(plan, options)
     if ds.dropped_count:
         echo(f"warning: {ds.dropped_count} dataset line(s) skipped (the engine skips them too): " + "; ".join(ds.dropped))
