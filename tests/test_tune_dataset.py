@@ -143,3 +143,11 @@ def test_a_result_is_stored_once_per_trial_id_first_writer_wins(tmp_path: Path) 
     assert store.get("s-00001") == {"cv_mean": 0.5}
     assert list(store.all("s")) == ["s-00001"] and store.all("other") == {}
     assert store.clear() == 1 and store.get("s-00001") is None
+
+
+def test_finished_lists_trial_ids_of_one_search_without_reading_them(tmp_path: Path) -> None:
+    store = ResultStore(Location(str(tmp_path / "tune")))
+    store.put("aaa-00000", {"x": 1})
+    store.put("aaa-00003", {"x": 2})
+    store.put("bbb-00000", {"x": 3})
+    assert store.finished("aaa") == {"aaa-00000", "aaa-00003"}

@@ -157,8 +157,9 @@ class AmqpRunner:
             pending = {f"{search_id}-{t['trial']['index']:05d}": t for t in tasks}
             last_hint = time.monotonic()
             while pending:
-                for trial_id, result in store.all(search_id).items():
-                    if trial_id in pending:
+                for trial_id in store.finished(search_id) & set(pending):  # one listing per poll
+                    result = store.get(trial_id)
+                    if result is not None:
                         pending.pop(trial_id)
                         on_result(result)
                 while pending:
@@ -193,6 +194,10 @@ class AmqpRunner:
                             self.echo(f"waiting: no tune-worker is consuming {QUEUE} on {self.settings.display}")
                         last_hint = time.monotonic()
                     connection.process_data_events(time_limit=self.poll)
+            try:  # the search is complete: drop its dead-letter queue unless something is in it
+                channel.queue_delete(dead, if_empty=True)
+            except Exception:  # noqa: BLE001 - not empty (a late duplicate): keep it for inspection
+                pass
         finally:
             try:
                 connection.close()

@@ -39,6 +39,14 @@ class ResultStore:
                     out[name[: -len(".json")]] = json.loads(doc)
         return out
 
+    def finished(self, search_id: str) -> set[str]:
+        """Trial ids with a stored result (one listing, no reads)."""
+        return {
+            name[: -len(".json")]
+            for name, _ in self.trials.list_files(".json")
+            if name.startswith(search_id + "-") and "/" not in name
+        }
+
     def record_error(self, trial_id: str, error: str) -> None:
         self.errors.child(f"{trial_id}.json").write(json.dumps({"error": error}).encode())
 

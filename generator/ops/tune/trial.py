@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict
 from typing import Any
 
 from generator.errors import InvalidInput
@@ -97,5 +96,3 @@ def run_task(task: dict[str, Any], nthread: int = 1) -> dict[str, Any]:
 def failed_result(trial: Trial, error: str, attempts: int | None) -> dict[str, Any]:
     return {"trial_id": trial.id, "index": trial.index, "params": trial.params, "status": "failed", "error": error, "attempts": attempts}
 
-
-__all__ = ["make_task", "run_task", "cross_validate", "failed_result", "asdict"]
