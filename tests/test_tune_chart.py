@@ -120,3 +120,80 @@ def test_tune_objects_pass_the_policy_scan_with_the_charts_skip_list(tmp_path: P
     assert result["resources"] >= 4
     failed = sorted({(f["check_id"], f["resource"]) for f in result["failed"]})
     assert failed == [], f"checkov failures (fix the templates or add an honest entry to {SKIPS_FILE.name}): {failed}"
+
+
+def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secrets_credentials(tmp_path: Path) -> None:
+    """The StatefulSet's own script, env and probes, run against Debian's rabbitmq-server (3.10;
+    the chart's image is 3.13) with the pod's paths mapped into tmp_path and the listener bound to
+    127.0.0.1: the credentials reach the broker from the Secret, guest does not exist, the URL in
+    the Secret works, quorum queues with a delivery limit can be declared, the probes pass."""
+    import os
+    import time
+    from urllib.parse import urlsplit
+
+    import pika
+
+    from test_tune_support import RABBIT_SERVER, _need, _wait_port, free_port, stop
+
+    _need(RABBIT_SERVER, "install Debian's rabbitmq-server (scripts/setup.sh test does)")
+    password = "tune-p@ss/w:rd"
+    objs = objects("train", {**BUNDLED, "rabbitmq": {"enabled": True, "auth": {"password": password}}})
+    (sts,) = find(objs, "StatefulSet", "rabbitmq")
+    (cm,) = find(objs, "ConfigMap", "rabbitmq")
+    (secret,) = find(objs, "Secret", "rabbitmq")
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    port, epmd_port, dist = free_port(), free_port(), free_port()
+    paths = {"/run/secrets/rabbitmq": tmp_path / "secrets", "/etc/rabbitmq-base": tmp_path / "base",
+             "/run/rabbitmq": tmp_path / "run", "/var/lib/rabbitmq": tmp_path / "data"}
+
+    def mapped(text: str) -> str:
+        for pod_path, local in paths.items():
+            text = text.replace(pod_path, str(local))
+        return text
+
+    for local in paths.values():
+        local.mkdir()
+    for key, value in cm["data"].items():
+        value = value.replace("listeners.tcp.default = 5672", f"listeners.tcp.default = 127.0.0.1:{port}")
+        (paths["/etc/rabbitmq-base"] / key).write_text(value)
+    for key in ("username", "password", "erlang-cookie"):
+        (paths["/run/secrets/rabbitmq"] / key).write_text(secret["stringData"][key])
+    env = {e["name"]: mapped(e["value"]) for e in container["env"]}
+    env.update({
+        "PATH": f"{RABBIT_SERVER.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "ERL_EPMD_ADDRESS": "127.0.0.1", "ERL_EPMD_PORT": str(epmd_port), "RABBITMQ_DIST_PORT": str(dist),
+        "RABBITMQ_LOG_BASE": str(tmp_path / "log"),
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+    })
+    assert container["command"] == ["sh", "-ec"]
+    epmd = subprocess.Popen(["epmd", "-address", "127.0.0.1", "-port", str(epmd_port)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen(["sh", "-ec", mapped(container["args"][0])], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        assert _wait_port(port, time.monotonic() + 60), (tmp_path / "server.log").read_text()[-3000:]
+        url = urlsplit(secret["stringData"]["url"])
+        local_url = url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{port}").geturl()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = pika.BlockingConnection(pika.URLParameters(local_url))
+                break
+            except pika.exceptions.AMQPConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        channel = connection.channel()
+        channel.queue_declare("probe", durable=True, arguments={"x-queue-type": "quorum", "x-delivery-limit": 2})
+        connection.close()
+        with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+            pika.BlockingConnection(pika.URLParameters(f"amqp://guest:guest@127.0.0.1:{port}/%2F"))
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            done = subprocess.run(container[probe]["exec"]["command"], env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, f"{probe}: {done.stdout}{done.stderr}"
+        assert password not in (paths["/etc/rabbitmq-base"] / "00-base.conf").read_text()
+    finally:
+        stop(server)
+        stop(epmd)
+        log.close()
