@@ -197,3 +197,12 @@ def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secr
         stop(server)
         stop(epmd)
         log.close()
+
+
+def test_the_tasker_job_is_identical_in_every_step_that_keeps_it_so_helm_never_reruns_a_search() -> None:
+    steps = ["train", "upload", "api"]
+    jobs = {step: find(objects(step, BUNDLED), "Job", "tune") for step in steps}
+    workers = {step: find(objects(step, BUNDLED), "Deployment", "tune-worker") for step in steps}
+    assert all(len(j) == 1 for j in jobs.values())
+    assert jobs["train"] == jobs["upload"] == jobs["api"]
+    assert workers["train"] == workers["upload"] == workers["api"]
