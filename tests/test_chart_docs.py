@@ -33,7 +33,7 @@ def _load_script():
 
 chart_params = _load_script()
 SCHEMA = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
-HELM_INJECTED = {"global", "redis.global"}  # Helm adds these; they are not ours to document
+HELM_INJECTED = {"global", "redis.global", "rabbitmq.global"}  # Helm adds these; they are not ours to document
 
 
 def leaves(node: Any, prefix: str = "") -> Iterator[str]:
