@@ -12,7 +12,6 @@ import yaml
 from support import ENV_VALUES, require_chart
 from support.generated import generated_example_files
 from support.render import render, values_for
-from support.render import chart_without_unfetchable_dependency  # noqa: F401 - imported for parity
 from test_chart_policy import SKIPS_FILE, load_skips, run_checkov
 
 TUNE = {"stages": {"tune": {"enabled": True, "models": ["xgboost"]}}}
