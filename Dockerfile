@@ -12,11 +12,13 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 MPLCONFIGDIR=/tmp/matplotlib
-RUN groupadd --gid 10001 ranker && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ranker
+# uid/gid 9999: the chart runs every ranker pod (podSecurityContext) as 9999, the Metarank image's
+# flink user; the tune pods use the same values, so this image's user has that uid too.
+RUN groupadd --gid 9999 ranker && useradd --uid 9999 --gid 9999 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ranker
 COPY --from=build /wheels /wheels
 RUN python -m pip install "$(ls /wheels/ranker_values-*.whl)[tune]" && rm -rf /wheels \
     && python -m compileall -q "$(python -c 'import generator, os; print(os.path.dirname(generator.__file__))')"
-USER 10001:10001
+USER 9999:9999
 WORKDIR /tmp
 ENTRYPOINT ["ranker-values"]
 CMD ["--help"]
