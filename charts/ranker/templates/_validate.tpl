@@ -95,6 +95,7 @@ is "string" — so "is this a string" is `typeIs "string"`, never `kindIs "strin
 {{- end -}}
 
 {{- $problems = concat $problems (fromYamlArray (include "ranker.engineProblems" .)) -}}
+{{- $problems = concat $problems (fromYamlArray (include "ranker.tuneProblems" .)) -}}
 
 {{- if $problems -}}
 {{- fail (printf "\n\nranker: %d problem(s) in the values:\n  - %s\n" (len $problems) (join "\n  - " $problems)) -}}

@@ -14,9 +14,28 @@ Jobs would (train step up to api), so the lifecycle stays one `helm upgrade` per
 {{- toJson (dict "name" (.Values.rabbitmq.auth.existingSecret | default (printf "%s-rabbitmq" .Release.Name | trunc 63 | trimSuffix "-")) "key" "url") -}}
 {{- else if .Values.externalRabbitmq.existingSecret -}}
 {{- toJson (dict "name" .Values.externalRabbitmq.existingSecret "key" .Values.externalRabbitmq.urlKey) -}}
-{{- else -}}
-{{- fail "stages.tune.enabled needs a broker: set rabbitmq.enabled (the bundled RabbitMQ) or externalRabbitmq.existingSecret (a Secret holding the AMQP URL)" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* What is wrong with the tune values (a YAML list; ranker.validateValues lists it with the rest). */}}
+{{- define "ranker.tuneProblems" -}}
+{{- $problems := list -}}
+{{- if include "ranker.tuneActive" . -}}
+{{- $known := list -}}
+{{- range $m := .Values.ranking.models }}{{ if $m.train }}{{ $known = append $known $m.name }}{{ end }}{{ end -}}
+{{- range $name := .Values.stages.tune.models -}}
+{{- if not (has $name $known) -}}
+{{- $problems = append $problems (printf "stages.tune.models: %q is not a trained (lambdamart) model of the ranking config; trained models: %s" $name (join ", " $known)) -}}
+{{- end -}}
+{{- end -}}
+{{- if not (include "ranker.tuneBrokerSecret" .) -}}
+{{- $problems = append $problems "stages.tune.enabled needs a broker: set rabbitmq.enabled (the bundled RabbitMQ) or externalRabbitmq.existingSecret (a Secret holding the AMQP URL)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.rabbitmq.enabled (not .Values.rabbitmq.auth.existingSecret) (not .Values.rabbitmq.auth.password) -}}
+{{- $problems = append $problems "rabbitmq.auth.password or rabbitmq.auth.existingSecret is required when rabbitmq.enabled (the tune stage's broker)" -}}
+{{- end -}}
+{{- toYaml $problems -}}
 {{- end -}}
 
 {{- define "ranker.tuneEnv" -}}
