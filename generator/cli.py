@@ -561,6 +561,99 @@ def check(
     raise typer.Exit(0 if all_passed(results) else 1)
 
 
+# --- tune / tune-worker (issue 12) ----------------------------------------------------------
+
+_BROKER_HELP = "RabbitMQ URL (amqp://user:pass@host:5672/vhost); or set RANKER_TUNE_BROKER (keeps the password out of ps)."
+
+
+def _read_broker_file(path: Optional[Path]) -> Optional[str]:
+    if path is None:
+        return None
+    from generator.errors import UsageError
+
+    try:
+        url = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UsageError(f"--broker-file {path}: cannot read it ({exc.strerror or exc})") from None
+    if not url:
+        raise UsageError(f"--broker-file {path}: empty; it must hold amqp://user:password@host:5672/vhost")
+    return url
+
+
+@app.command()
+def tune(
+    config: Path = typer.Argument(..., metavar="CONFIG", help="The ranking config (Metarank 0.4)."),
+    model: str = typer.Option(..., "--model", metavar="NAME", help="The lambdamart (xgboost) model to tune."),
+    trials: int = typer.Option(50, "--trials", metavar="N", min=1, max=100000, help="Search budget: parameter sets to try."),
+    workers: str = typer.Option("local:1", "--workers", metavar="local:N", help="Run trials in N local processes."),
+    broker: Optional[str] = typer.Option(None, "--broker", metavar="URL", envvar="RANKER_TUNE_BROKER", help="Run trials on tune-workers through RabbitMQ instead. " + _BROKER_HELP),
+    broker_file: Optional[Path] = typer.Option(None, "--broker-file", metavar="PATH", envvar="RANKER_TUNE_BROKER_FILE", help="Read the RabbitMQ URL from this file (a mounted Secret)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Forget stored trial results and search again."),
+    force: bool = typer.Option(False, "--force", help="Write the model even if it does not beat the engine's training."),
+    replace_train: bool = typer.Option(False, "--replace-train", help="Tune takes the place of the train Job: when the tuned model does not win, write the engine-trained model instead, so a model always exists."),
+    folds: int = typer.Option(5, "--folds", metavar="K", min=2, max=20, help="Cross-validation folds over the train queries."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the split, the folds and the search."),
+    max_rounds: int = typer.Option(400, "--max-rounds", metavar="N", min=1, max=5000, help="Upper bound of the trees a trial may use."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", metavar="URI", help="Read the dataset here instead of <workdir>/dataset-<model>."),
+    out: Optional[str] = typer.Option(None, "--out", metavar="URI", help="Trial results and report here instead of <model path>.tune."),
+    model_path: Optional[str] = typer.Option(None, "--model-path", metavar="URI", help="Write the model here instead of the config's path."),
+    values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help="Helm values files (merged like helm -f): s3.* for S3 access."),
+    timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Time allowed to reach the broker.", callback=_seconds),
+    max_attempts: int = typer.Option(3, "--max-attempts", metavar="N", min=1, max=100, help="Deliveries of one trial before it goes to the dead-letter queue (broker only)."),
+    env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help=_ENV_HELP),
+    env_file: Optional[Path] = typer.Option(None, "--env-file", metavar="PATH", help=_ENV_FILE_HELP),
+) -> None:
+    """Search xgboost parameters for one model on its bootstrap dataset (k-fold CV over queries),
+    compare with the engine's own training on held-out queries, write the model if it wins, and
+    write report.json + search.png next to it."""
+    from generator.ops.tune import needs_tune_extra
+
+    with _guarded(), needs_tune_extra():
+        from generator.ops.tune.runners import LocalRunner, parse_workers
+        from generator.ops.tune.tune import TuneOptions, load_options_s3, run_tune
+        from generator.pipeline import load_deployment
+
+        broker = broker or _read_broker_file(broker_file)
+        if broker is None:
+            runner = LocalRunner(parse_workers(workers))
+        else:
+            from generator.ops.tune.amqp import AmqpRunner, BrokerSettings
+
+            runner = AmqpRunner(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts))
+        deployment = load_deployment(config, env, env_file)
+        options = TuneOptions(
+            model=model, trials=trials, folds=folds, seed=seed, max_rounds=max_rounds, fresh=fresh, force=force, replace_train=replace_train,
+            dataset=dataset, out=out, model_path=model_path, s3=load_options_s3(list(values)),
+        )
+        run_tune(deployment, options, runner, typer.echo)
+
+
+@app.command("tune-worker")
+def tune_worker(
+    broker: Optional[str] = typer.Option(None, "--broker", metavar="URL", envvar="RANKER_TUNE_BROKER", help=_BROKER_HELP),
+    broker_file: Optional[Path] = typer.Option(None, "--broker-file", metavar="PATH", envvar="RANKER_TUNE_BROKER_FILE", help="Read the RabbitMQ URL from this file (a mounted Secret)."),
+    timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS", help="Time allowed to reach the broker.", callback=_seconds),
+    threads: int = typer.Option(1, "--threads", metavar="N", min=1, max=256, help="xgboost threads per trial."),
+    max_trials: int = typer.Option(0, "--max-trials", metavar="N", min=0, help="Exit after N trials (0: run until stopped)."),
+    idle_exit: float = typer.Option(0.0, "--idle-exit", metavar="SECONDS", min=0.0, help="Exit after this long without work (0: never)."),
+    max_attempts: int = typer.Option(3, "--max-attempts", metavar="N", min=1, max=100, help="Deliveries of one trial before it goes to the dead-letter queue (as the tasker's)."),
+    alive_file: Optional[Path] = typer.Option(None, "--alive-file", metavar="PATH", help="Touch this file every second while healthy (for a liveness probe)."),
+) -> None:
+    """Consume tune trials from RabbitMQ (prefetch 1), run them, store each result, then ack."""
+    from generator.ops.tune import needs_tune_extra
+
+    with _guarded(), needs_tune_extra():
+        from generator.errors import UsageError
+        from generator.ops.tune.amqp import BrokerSettings, run_worker
+
+        broker = broker or _read_broker_file(broker_file)
+        if not broker:
+            raise UsageError("tune-worker needs --broker amqp://… (or RANKER_TUNE_BROKER, or --broker-file)")
+        done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo,
+                          alive_file=str(alive_file) if alive_file else None)
+        typer.echo(f"tune-worker: {done} trial(s) done")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"ranker-values {__version__}")

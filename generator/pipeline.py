@@ -44,7 +44,7 @@ class ValidationResult:
 def validate_config(path: Path, env: str | None = None, env_file: Path | None = None) -> ValidationResult:
     from generator.values.derive import build_deployment
     from generator.config.loader import read_config
-    from generator.config.rules import check_environment, check_semantics
+    from generator.config.rules import check_engine, check_environment, check_semantics
     from generator.config.schema import check_structure
 
     profile = load_env_profile(env, env_file)
@@ -60,6 +60,7 @@ def validate_config(path: Path, env: str | None = None, env_file: Path | None = 
     result.diagnostics.extend(check_semantics(doc))
     if profile is not None:
         result.diagnostics.extend(check_environment(doc, profile))
+    result.diagnostics.extend(check_engine(doc, profile))
     if result.ok:
         result.deployment = build_deployment(doc, display, profile)
     return _finish(result)
@@ -129,7 +130,20 @@ def profile_from_values(name: str, values: dict[str, Any], source_file: str | No
         shared_volume_claim=claim if isinstance(claim, str) and claim else None,
         shared_volume_mount_path=mount if isinstance(mount, str) and mount else None,
         source_file=source_file,
+        s3_auth_mode=_str_at(values, "s3.auth.mode", "secret", where),
+        update_parallelism=_int_at(values, "stages.update.parallelism", 0, where) or None,
     )
+
+
+def _str_at(values: dict[str, Any], dotted: str, default: str, where: str) -> str:
+    from generator.values.files import dig
+
+    value = dig(values, dotted, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise UsageError(f"{where}: {dotted} must be a string, got {value!r}")
+    return value
 
 
 def _int_at(values: dict[str, Any], dotted: str, default: int, where: str) -> int:

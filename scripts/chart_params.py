@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generate the parameters table of charts/ranker/README.md from the `## @param` comments.
 
-Reads charts/ranker/values.yaml and the bundled Redis subchart's values.yaml (whose `@param`
-names already carry the `redis.` prefix) and rewrites the block between the README markers.
+Reads charts/ranker/values.yaml and the bundled subcharts' values.yaml (Redis, RabbitMQ; their
+`@param` names already carry the `redis.` / `rabbitmq.` prefix) and rewrites the block between the README markers.
 `--check` changes nothing and exits 1 when the README is out of date.
 """
 
@@ -23,8 +23,8 @@ import yaml
 from generator.values.files import dig
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "ranker"
-VALUES_FILES = (CHART / "values.yaml", CHART / "charts" / "redis" / "values.yaml")
-SUBCHART_PREFIX = "redis."  # the subchart's values live under this key of the parent
+SUBCHARTS = ("redis", "rabbitmq")  # bundled subcharts: their values live under these keys of the parent
+VALUES_FILES = (CHART / "values.yaml", *(CHART / "charts" / name / "values.yaml" for name in SUBCHARTS))
 README = CHART / "README.md"
 START, END = "<!-- params:start -->", "<!-- params:end -->"
 
@@ -56,10 +56,11 @@ def all_params() -> list[Param]:
 
 
 def merged_values() -> dict[str, Any]:
-    """Parent values with the subchart's defaults under `redis` (what the chart renders with)."""
+    """Parent values with each subchart's defaults under its key (what the chart renders with)."""
     parent = yaml.safe_load(VALUES_FILES[0].read_text(encoding="utf-8"))
-    sub = yaml.safe_load(VALUES_FILES[1].read_text(encoding="utf-8"))
-    parent[SUBCHART_PREFIX.rstrip(".")] = {**sub, **parent.get(SUBCHART_PREFIX.rstrip("."), {})}
+    for name, path in zip(SUBCHARTS, VALUES_FILES[1:]):
+        sub = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parent[name] = {**sub, **parent.get(name, {})}
     return parent
 
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the tests need (idempotent) and run the whole suite.
+# A cold first run builds the chart toolchain from the Go module proxy (minutes); later runs reuse it.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k chart -x
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test || exit 1
+# The chart toolchain (Helm 3 and 4 CLIs, helm-unittest, kubeconform + schemas, ct) in .tools/.
+scripts/tools.sh || exit 1
 
 # Precompile so subprocess-based tests and start-up checks do not pay for compilation.
 .venv/bin/python -m compileall -q generator >/dev/null

@@ -163,9 +163,9 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     dummy_credentials(monkeypatch)
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     for bucket in client.list_buckets().get("Buckets", []):
-        objects = client.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
-        for obj in objects:
-            client.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):  # > 1,000 keys too
+            for obj in page.get("Contents", []):
+                client.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
         client.delete_bucket(Bucket=bucket["Name"])
     client.create_bucket(Bucket="ranker")
     return client

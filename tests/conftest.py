@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from support import SHARED
+
 pytest_plugins = ["check_support"]
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_METARANK = Path(__file__).resolve().parents[1].parent / "shared" / "metarank" / "0.4.1"
+SHARED_METARANK = SHARED / "metarank" / "0.4.1"  # ../shared, or $RANKER_SHARED
 EXAMPLE_CONFIG = REPO / "examples" / "config.yml"
 
 

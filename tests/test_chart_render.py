@@ -15,7 +15,7 @@ import pytest
 from support import KUBE_VERSIONS, require_chart
 from support.k8s import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, validation_errors
 from support.matrix import CASES, UPDATE_CASES, Case, case_params
-from support.render import UNFETCHABLE_DEPENDENCY, chart_without_unfetchable_dependency, component, lint, render
+from support.render import component, lint, render
 
 STAGES = ("bootstrap", "train", "upload", "api", "update")
 WORKLOAD_KINDS = {"FlinkDeployment", "Job", "Deployment", "StatefulSet", "Pod", "Service",
@@ -35,22 +35,9 @@ LINT_CASES = [(c, "v1.29.0") for c in CASES] + [(c, "v1.34.0") for c in UPDATE_C
 
 @pytest.mark.parametrize("case, kube", [pytest.param(c, k, id=f"{k}-{c.id}") for c, k in LINT_CASES])
 def test_lint_strict_passes(case: Case, kube: str):
-    """Strict lint is clean, operator dependency aside (it cannot be downloaded here)."""
-    findings = lint(case.values_files(), case.overrides, kube_version=kube,
-                    chart_path=chart_without_unfetchable_dependency())
+    """Strict lint of the chart as shipped is clean (it declares no dependency to download)."""
+    findings = lint(case.values_files(), case.overrides, kube_version=kube)
     assert findings == [], "\n".join(findings)
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in UPDATE_CASES[:2]])
-def test_lint_strict_real_chart_misses_only_the_operator_chart(case: Case):
-    """The real chart's only strict finding is the undownloaded Apache operator chart.
-
-    After `helm dependency update charts/ranker` (needs the Apache chart repository) this
-    finding goes away; anything else showing up here is a real lint failure.
-    """
-    findings = lint(case.values_files(), case.overrides, kube_version="v1.29.0")
-    assert len(findings) == 1, "\n".join(findings)
-    assert "missing these dependencies" in findings[0] and UNFETCHABLE_DEPENDENCY in findings[0], findings
 
 
 def test_lint_reports_schema_violations():
@@ -110,7 +97,7 @@ def test_every_object_validates_strictly(case: Case):
 
 @pytest.mark.parametrize("case", case_params(UPDATE_CASES))
 def test_local_bootstrap_mode_renders_a_valid_job_instead_of_a_flink_deployment(case: Case):
-    objects = render(case.values_files(), {**case.overrides, "stages": {"bootstrap": {"mode": "local"}}})
+    objects = render(case.values_files(), {**case.overrides, "stages": {"bootstrap": {"mode": "local", "enabled": True}}})
     bootstrap = [o for o in objects if component(o) == "bootstrap"]
     assert [o["kind"] for o in bootstrap] == ["Job"], [o.ref for o in bootstrap]
     problems = [f"{o.ref} k8s {kube}: {e}" for o in bootstrap for kube in KUBE_VERSIONS for e in validation_errors(o, kube)]

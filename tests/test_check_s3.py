@@ -136,3 +136,22 @@ def test_unknown_access_key_is_denied(denied_moto, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nothing")
     result = run(make_deployment(), ["s3.workdir"], values=s3_values(denied_moto.endpoint))["s3.workdir"]
     assert result.status is Status.FAIL and ("access denied" in result.reason or "403" in result.reason), result
+
+
+def test_engine_listing_warns_past_one_page_of_dataset_keys(s3, moto_endpoint):
+    """Metarank 0.4.1's S3FS.listRecursive reads one ListObjectsV2 page (≤ 1,000 keys): train
+    would silently use a subset of the dataset. The check sends the very same single request."""
+    deployment = make_deployment()
+    values = s3_values(moto_endpoint)
+    for i in range(3):
+        s3.put_object(Bucket="ranker", Key=f"work/dataset-xgboost/dataset-{i}.json", Body=b"{}")
+    within = run(deployment, ["s3.engine-listing"], values=values)["s3.engine-listing"]
+    assert within.status is Status.PASS, within
+    assert "dataset-xgboost: 3 keys (3 dataset files)" in within.reason
+
+    for i in range(3, 1001):
+        s3.put_object(Bucket="ranker", Key=f"work/dataset-xgboost/dataset-{i}.json", Body=b"{}")
+    over = run(deployment, ["s3.engine-listing"], values=values)["s3.engine-listing"]
+    assert over.status is Status.WARN, over
+    assert "more than 1000 keys" in over.reason and "the first 1000" in over.reason
+    assert "S3FS.listRecursive" in over.reason and "1,000 files" in over.fix

@@ -61,9 +61,7 @@ def test_example_generates_for_prod(tmp_path, monkeypatch):
     assert ranking["workdir"] == "s3://acme-ranking/ranker/workdir"
     assert ranking["paths"] == {
         "savepoint": "s3://acme-ranking/ranker/workdir/savepoint",
-        "state": "s3://acme-ranking/ranker/workdir/state",
         "features": "s3://acme-ranking/ranker/workdir/features",
-        "fields": "s3://acme-ranking/ranker/workdir/fields",
         "checkpoints": "s3://acme-ranking/ranker/workdir/update/checkpoints",
         "savepoints": "s3://acme-ranking/ranker/workdir/update/savepoints",
         "ha": "s3://acme-ranking/ranker/workdir/update/ha",
@@ -77,7 +75,7 @@ def test_example_generates_for_prod(tmp_path, monkeypatch):
     ]  # fmt: skip
     assert ranking["state"] == {"type": "redis", "host": "redis-master.ranking.svc", "port": 6379, "format": "protobuf"}
     assert ranking["api"] == {"host": "0.0.0.0", "port": 8080}
-    assert ranking["parallelism"] == {"bootstrap": 4, "update": 2}
+    assert ranking["parallelism"] == {"bootstrap": 0, "update": 2}
     assert ranking["sources"]["bootstrap"] == {"type": "file", "path": "s3://acme-ranking/events/"}
     assert ranking["sources"]["inference"]["type"] == "kafka"
     assert ranking["sources"]["inference"]["brokers"][0] == "kafka-0.kafka-headless.streaming.svc:9092"
@@ -160,7 +158,7 @@ def test_steps_are_cumulative_until_the_steady_state(tmp_path):
         "train": ["bootstrap", "train"],
         "upload": ["bootstrap", "train", "upload"],
         "api": ["bootstrap", "train", "upload", "api"],
-        "update": ["bootstrap", "api", "update"],  # steady state: one-shot Jobs leave the release
+        "update": ["api", "update"],  # steady state: the finished bootstrap and one-shot Jobs leave the release
     }
 
 
@@ -168,15 +166,16 @@ def test_memory_state_and_no_trained_model_skip_upload_and_train(tmp_path, write
     config = write_file(MEMORY_SHUFFLE)
     assert gen(str(config), "--out", str(tmp_path / "o")).exit_code == 0
     on = {step: [s for s, v in flags.items() if v] for step, flags in stages(tmp_path / "o").items()}
-    assert on["update"] == ["bootstrap", "api", "update"]
+    assert on["update"] == ["api", "update"]
     assert on["upload"] == ["bootstrap"]
 
 
 def test_env_without_update_keeps_it_off_in_the_steady_state(tmp_path, write_file):
-    config = write_file(MEMORY_SHUFFLE)
+    config = write_file(MEMORY_SHUFFLE.replace("state: {type: memory}", "state: {type: redis, host: redis, port: 6379}"))
     env = write_file("stages:\n  update:\n    enabled: false\n", "dev.yaml")
     assert gen(str(config), "--env-file", str(env), "--out", str(tmp_path / "o")).exit_code == 0
-    assert stages(tmp_path / "o")["update"] == {"bootstrap": True, "train": False, "upload": False, "api": True, "update": False}
+    assert stages(tmp_path / "o")["update"] == {"bootstrap": False, "train": False, "upload": False, "api": True, "update": False}
+    assert stages(tmp_path / "o")["upload"]["upload"] is True  # redis state: the upload step loads it
 
 
 def test_finished_batch_stages_keep_identical_values_in_later_steps(tmp_path):
@@ -185,6 +184,7 @@ def test_finished_batch_stages_keep_identical_values_in_later_steps(tmp_path):
     docs = load_all(tmp_path)
     for later in FILES[1:]:
         assert docs[later]["ranking"] == docs["bootstrap.yaml"]["ranking"]
+    for later in ("train.yaml", "upload.yaml", "api.yaml"):
         assert docs[later]["stages"]["bootstrap"] == {"enabled": True}
 
 

@@ -111,11 +111,11 @@ def test_first_redeploy_nonce_from_absent_counts_too(tmp_path):
     "change",
     [
         {"stages": {"bootstrap": {"rerunNonce": 1}}},
-        {"stages": {"bootstrap": {"parallelism": 8}}, "ranking": {"parallelism": {"bootstrap": 0}}},
+        {"stages": {"bootstrap": {"jobManager": {"cpu": 2}}}},
         {"stages": {"bootstrap": {"taskManager": {"memory": "3072m"}}}},
         {"stages": {"bootstrap": {"flinkConfiguration": {"taskmanager.memory.managed.fraction": "0.1"}}}},
     ],
-    ids=["rerunNonce", "parallelism", "taskmanager-memory", "flink-config"],
+    ids=["rerunNonce", "jobmanager-cpu", "taskmanager-memory", "flink-config"],
 )
 def test_any_bootstrap_spec_change_flags_a_rerun(tmp_path, change):
     result = run_plan(tmp_path, {}, change)

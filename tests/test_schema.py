@@ -18,11 +18,13 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from support import SHARED
+
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO / "schemas" / "ranking-config.schema.json"
 SAMPLES_DIR = REPO / "tests" / "data" / "configs"
 EXAMPLE_CONFIG = REPO / "examples" / "config.yml"
-SHARED_METARANK = Path(__file__).resolve().parents[1].parent / "shared" / "metarank" / "0.4.1"
+SHARED_METARANK = SHARED / "metarank" / "0.4.1"  # ../shared, or $RANKER_SHARED
 
 FEATURE_TYPES = {
     "number", "boolean", "string", "word_count", "rate", "interacted_with", "interaction_count",

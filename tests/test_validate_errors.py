@@ -163,6 +163,9 @@ CASES = [
     Case("parallelism-zero", sub("  parallelism: 2\n  source:\n    type: file", "  parallelism: 0\n  source:\n    type: file"),
          "RV111", "$.bootstrap.parallelism", "parallelism: 0"),
     Case("parallelism-huge", sub("  parallelism: 2\n  state:", "  parallelism: 100000\n  state:"), "RV111", "$.inference.parallelism", "parallelism: 100000"),
+    Case("bootstrap-parallelism-ignored", sub("  parallelism: 2\n  source:\n    type: file", "  parallelism: 8\n  source:\n    type: file"),
+         "RV113", "$.bootstrap.parallelism", "parallelism: 8", severity="warning"),
+    Case("update-parallelism-above-savepoint-max", sub("  parallelism: 2\n  state:", "  parallelism: 33\n  state:"), "RV114", "$.inference.parallelism", "parallelism: 33"),
     Case("rest-source-warning", sub("    type: kafka\n    brokers: [kafka:9092]\n    topic: events\n    groupId: ranker\n    offset: latest\n", "    type: rest\n"),
          "RV112", "$.inference.source.type", "type: rest", severity="warning"),
     Case("password-in-url", sub("brokers: [kafka:9092]", "brokers: ['sasl://user:s3cr3t@kafka:9092']"), "RV120", "$.inference.source.brokers[0]", "sasl://"),
@@ -295,6 +298,7 @@ def env_file(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+MEMORY_BASE = BASE.replace("type: redis\n    host: redis.svc\n    port: 6379", "type: memory")
 SHARED = "sharedVolume:\n  enabled: true\n  existingClaim: ranker-data\n  mountPath: /data\n"
 
 
@@ -309,12 +313,16 @@ SHARED = "sharedVolume:\n  enabled: true\n  existingClaim: ranker-data\n  mountP
         ("prod", SHARED.replace("  existingClaim: ranker-data\n", ""), LOCAL_BASE, [("RV201", "error"), ("RV202", "error"), ("RV203", "error")]),
         ("prod", SHARED, LOCAL_BASE.replace("workdir: /data/bootstrap", "workdir: data/bootstrap"), [("RV201", "error")]),
         ("prod", SHARED, LOCAL_BASE.replace("workdir: /data/bootstrap", "workdir: /data/../etc/bootstrap"), [("RV201", "error")]),
-        ("prod", "", BASE.replace("type: redis\n    host: redis.svc\n    port: 6379", "type: memory"), [("RV204", "error")]),
-        ("dev", "stages:\n  update:\n    enabled: false\n", BASE.replace("type: redis\n    host: redis.svc\n    port: 6379", "type: memory"), []),
-        ("dev", "stages:\n  update:\n    enabled: false\n  api:\n    replicaCount: 2\n",
-         BASE.replace("type: redis\n    host: redis.svc\n    port: 6379", "type: memory"), [("RV204", "error")]),
-        ("dev", "stages:\n  update:\n    enabled: false\n  api:\n    autoscaling:\n      enabled: true\n",
-         BASE.replace("type: redis\n    host: redis.svc\n    port: 6379", "type: memory"), [("RV204", "error")]),
+        # RV205: memory state never works in a chart deployment (StateStoreConfig: host localhost)
+        ("prod", "", MEMORY_BASE, [("RV205", "error")]),
+        ("dev", "stages:\n  update:\n    enabled: false\n", MEMORY_BASE, [("RV205", "error")]),
+        ("dev", "stages:\n  update:\n    enabled: false\n  api:\n    replicaCount: 2\n", MEMORY_BASE, [("RV205", "error")]),
+        # RV206: s3:// paths need static keys for Metarank's own S3 client (S3FS.create)
+        ("prod", "s3:\n  auth:\n    mode: serviceAccount\n", BASE, [("RV206", "error"), ("RV206", "error")]),
+        ("prod", "s3:\n  auth:\n    mode: existingSecret\n    flinkMode: serviceAccount\n", BASE, []),
+        # RV207: the env's update parallelism (the config sets none) restores a max-parallelism-32 savepoint
+        ("prod", "stages:\n  update:\n    parallelism: 64\n", BASE.replace("  parallelism: 2\n  state:", "  state:"), [("RV207", "error")]),
+        ("prod", "stages:\n  update:\n    parallelism: 32\n", BASE.replace("  parallelism: 2\n  state:", "  state:"), []),
     ],
 )
 def test_environment_rules(tmp_path, monkeypatch, env, values, config, expected):
@@ -326,6 +334,8 @@ def test_environment_rules(tmp_path, monkeypatch, env, values, config, expected)
     assert sorted((d.code, d.severity) for d in result.diagnostics) == expected
     without_env = validate_config(Path("c.yml"))
     assert without_env.ok, "environment rules must apply only with an env"
+    if config is MEMORY_BASE:
+        assert [(d.code, d.severity) for d in without_env.diagnostics] == [("RV205", "warning")]
 
 
 def test_env_rule_points_at_the_value(tmp_path, monkeypatch):

@@ -117,3 +117,26 @@ def test_every_run_script_is_valid_bash(tmp_path: Path):
         if done.returncode != 0:
             problems.append(f"{step.get('name', index)}: {done.stderr.strip()}")
     assert problems == [], "\n".join(problems)
+
+
+def _tools_pins() -> dict[str, str]:
+    text = (REPO / "scripts" / "tools.sh").read_text(encoding="utf-8")
+    return dict(re.findall(r"^([A-Z0-9_]+_VERSION)=(\S+)", text, re.MULTILINE))
+
+
+def test_workflow_runs_the_toolchain_ci_runs_at_the_same_versions():
+    """The users' workflow: a Helm 3/4 matrix at the versions scripts/tools.sh pins, helm-unittest,
+    kubeconform -strict, ct lint and the params-table check, with the same tool versions."""
+    workflow = load_workflow()
+    pins = _tools_pins()
+    matrix = workflow["jobs"]["chart"]["strategy"]["matrix"]["helm"]
+    assert matrix == [pins["HELM3_OLD_VERSION"], pins["HELM3_VERSION"], pins["HELM4_VERSION"]]
+    env = workflow["env"]
+    for key in ("HELM_UNITTEST_VERSION", "KUBECONFORM_VERSION", "CT_VERSION"):
+        assert env[key] == pins[key], key
+    chart_scripts = "\n".join(s.get("run", "") for s in workflow["jobs"]["chart"]["steps"])
+    assert "helm unittest --strict" in chart_scripts
+    assert re.search(r"kubeconform\" -strict", chart_scripts)
+    assert "helm template" in chart_scripts and "helm lint --strict" in chart_scripts
+    assert "scripts/chart_params.py --check" in chart_scripts
+    assert "scripts/tools.sh" in run_scripts()

@@ -3,7 +3,8 @@
 ``check_semantics`` (RV1xx) runs on any mapping, also one with schema errors, so rules read the
 document defensively: a part of the wrong shape is the schema's to report, and is skipped here. ``check_environment`` runs only when
 an environment is given (``--env``/``--env-file``): whether storage is reachable from every pod
-and whether memory state fits the replica count and the update stage (RV2xx).
+(RV2xx). ``check_engine`` always runs: what Metarank 0.4.1 itself cannot do in a chart
+deployment (RV113, RV114, RV205–RV207; the facts and their sources: docs/engine-0.4.1.md).
 
 A rule never echoes a secret: credentials are reported by where they are, not what they are.
 """
@@ -191,7 +192,6 @@ def check_environment(doc: LoadedDocument, env: EnvProfile) -> list[Diagnostic]:
     for name, model in _models(doc):
         if model.get("type") == "lambdamart" and isinstance(model.get("path"), str):
             out.extend(_storage_reachable(doc, env, "RV203", ("models", name, "path"), f"model {name!r} path"))
-    out.extend(_memory_state_fits(doc, env))
     return out
 
 
@@ -240,24 +240,6 @@ def _why_not_shared(local: str, env: EnvProfile) -> str:
     if not env.shared_volume_claim:
         return f"is a local path and env {env.name!r} mounts no shared volume (sharedVolume.existingClaim)"
     return f"is a local path outside the shared volume mounted at {env.shared_volume_mount_path}"
-
-
-def _memory_state_fits(doc: LoadedDocument, env: EnvProfile) -> list[Diagnostic]:
-    """RV204: memory state lives in one API pod; nothing else can read or update it."""
-    if _get(doc.data, ("inference", "state", "type")) != "memory":
-        return []
-    reasons = []
-    if env.api_max_replicas > 1:
-        reasons.append(f"the API can run {env.api_max_replicas} replicas (each would hold different state)")
-    if env.update_enabled:
-        reasons.append("the update stage is on (its feature updates cannot reach API memory)")
-    if not reasons:
-        return []
-    return [diagnostic_at(
-        doc, "RV204", ("inference", "state", "type"),
-        f"memory state does not work in env {env.name!r}: {' and '.join(reasons)}; use redis state, or set "
-        "stages.api.replicaCount: 1, no autoscaling and stages.update.enabled: false",
-    )]
 
 
 # -- reading the document -----------------------------------------------------------------------
@@ -319,3 +301,114 @@ def _strings(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
 
 def _near(word: Any, candidates: list[str]) -> str | None:
     return near_miss(word, candidates) if isinstance(word, str) else None
+
+
+# -- Metarank 0.4.1 itself (docs/engine-0.4.1.md) ----------------------------------------------
+
+#: Bootstrap.scala: ``SavepointWriter.newSavepoint(backend, 32)``; the update job restores it.
+SAVEPOINT_MAX_PARALLELISM = 32
+#: Bootstrap.scala: ``streamEnv.setParallelism(2)`` (the config's value is commented out).
+BOOTSTRAP_PARALLELISM = 2
+
+EngineRule = Callable[[LoadedDocument, "EnvProfile | None"], Iterator[Diagnostic]]
+
+
+def check_engine(doc: LoadedDocument, env: EnvProfile | None) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for rule in ENGINE_RULES:
+        out.extend(rule(doc, env))
+    return out
+
+
+def bootstrap_parallelism_is_ignored(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV113 (warning): Metarank 0.4.1 runs the bootstrap with parallelism 2 whatever the config says."""
+    value = _get(doc.data, ("bootstrap", "parallelism"))
+    low, high = PARALLELISM_RANGE  # outside the range RV111 speaks
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high and value != BOOTSTRAP_PARALLELISM:
+        yield diagnostic_at(
+            doc, "RV113", ("bootstrap", "parallelism"),
+            f"bootstrap.parallelism {value} is ignored: Metarank 0.4.1 always runs the bootstrap with "
+            f"parallelism {BOOTSTRAP_PARALLELISM} (Bootstrap.scala)",
+            hint="remove it; the chart sizes the bootstrap for 2", severity="warning",
+        )
+
+
+def update_parallelism_fits_the_savepoint(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV114: the update job cannot restore the bootstrap savepoint above its max parallelism 32."""
+    value = _get(doc.data, ("inference", "parallelism"))
+    low, high = PARALLELISM_RANGE
+    if isinstance(value, int) and not isinstance(value, bool) and SAVEPOINT_MAX_PARALLELISM < value <= high:
+        yield diagnostic_at(
+            doc, "RV114", ("inference", "parallelism"),
+            f"inference.parallelism {value} is above {SAVEPOINT_MAX_PARALLELISM}: Metarank 0.4.1 writes the "
+            f"bootstrap savepoint with max parallelism {SAVEPOINT_MAX_PARALLELISM} (Bootstrap.scala), so the "
+            "update job cannot restore it",
+            hint=f"use at most {SAVEPOINT_MAX_PARALLELISM}",
+        )
+
+
+def memory_state_needs_standalone(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV205: memory state works only in Metarank's standalone mode, never in a chart deployment.
+
+    ``StateStoreConfig.MemConfig`` fixes the host to ``localhost`` and the api connects to a Redis
+    there that only ``standalone`` embeds: ``/health`` answers, every ``/rank`` fails. An error with
+    an env (a deployment); a warning without one (the config may be meant for standalone).
+    """
+    if _get(doc.data, ("inference", "state", "type")) != "memory":
+        return
+    where = f"in env {env.name!r}" if env else "in any chart deployment"
+    yield diagnostic_at(
+        doc, "RV205", ("inference", "state", "type"),
+        f"memory state does not work {where}: Metarank 0.4.1 then connects to a Redis on localhost that "
+        "only its standalone mode starts, so the api answers /health while every /rank fails",
+        hint="use redis state (type: redis, host, port) with the bundled or an external Redis",
+        severity="error" if env else "warning",
+    )
+
+
+def s3_paths_need_static_keys(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV206: Metarank's own S3 client takes only static keys; an env without them cannot read s3://.
+
+    ``S3FS.create`` fails with ``AWS_ACCESS_KEY_ID not defined for s3:// scheme`` when the keys are
+    not in the environment: train (workdir, model), api (model) and upload (workdir) need them.
+    """
+    if env is None or env.s3_auth_mode != "serviceAccount":
+        return
+    paths: list[tuple[JsonPath, str]] = [(("bootstrap", "workdir"), "bootstrap.workdir (train, upload)")]
+    for name, model in _models(doc):
+        if model.get("type") == "lambdamart":
+            paths.append((("models", name, "path"), f"model {name!r} path (train, api)"))
+    for path, what in paths:
+        value = _get(doc.data, path)
+        if isinstance(value, str) and value.startswith("s3://"):
+            yield diagnostic_at(
+                doc, "RV206", path,
+                f"{what} is on s3:// but env {env.name!r} gives no static keys (s3.auth.mode: serviceAccount): "
+                "Metarank 0.4.1's own S3 client accepts only AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+                hint="set s3.auth.mode: existingSecret with s3.auth.existingSecret in the env file "
+                "(s3.auth.flinkMode: serviceAccount keeps IRSA for the Flink jobs)",
+                point_at="value",
+            )
+
+
+def env_update_parallelism_fits_the_savepoint(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV207: the env's stages.update.parallelism (used when the config sets none) is at most 32."""
+    if env is None or env.update_parallelism is None or env.update_parallelism <= SAVEPOINT_MAX_PARALLELISM:
+        return
+    if _get(doc.data, ("inference", "parallelism")) is not None:
+        return  # the config's value wins in the chart; RV114 judges it
+    yield diagnostic_at(
+        doc, "RV207", ("inference",),
+        f"env {env.name!r} sets stages.update.parallelism {env.update_parallelism}, above the bootstrap "
+        f"savepoint's max parallelism {SAVEPOINT_MAX_PARALLELISM} (Metarank 0.4.1 Bootstrap.scala)",
+        hint=f"set it to at most {SAVEPOINT_MAX_PARALLELISM}",
+    )
+
+
+ENGINE_RULES: tuple[EngineRule, ...] = (
+    bootstrap_parallelism_is_ignored,
+    update_parallelism_fits_the_savepoint,
+    memory_state_needs_standalone,
+    s3_paths_need_static_keys,
+    env_update_parallelism_fits_the_savepoint,
+)

@@ -47,9 +47,7 @@ def _ranking(dep: Deployment) -> dict[str, Any]:
         "workdir": layout.workdir,
         "paths": {
             "savepoint": layout.savepoint,
-            "state": layout.state,
             "features": layout.features,
-            "fields": layout.fields,
             "checkpoints": layout.update_checkpoints,
             "savepoints": layout.update_savepoints,
             "ha": layout.update_ha,

@@ -6,7 +6,7 @@ The values emitter, ``savepoint``, ``plan`` and ``check`` all read this model in
 re-reading the raw config.
 
 Storage layout under ``workdir`` is Metarank 0.4.1's own (``Bootstrap.scala`` writes
-``state/``, ``features/``, ``fields/``, ``dataset-<model>/`` and ``savepoint/``); the update
+``features/``, ``dataset-<model>/`` and ``savepoint/``, nothing else: docs/engine-0.4.1.md); the update
 job's checkpoints, savepoints and HA metadata are ranker's choice, kept beside them under
 ``update/``.
 """
@@ -54,17 +54,9 @@ class StorageLayout:
         return join_uri(self.workdir, "savepoint")
 
     @property
-    def state(self) -> str:
-        return join_uri(self.workdir, "state")
-
-    @property
     def features(self) -> str:
         """Feature values the upload stage loads into Redis."""
         return join_uri(self.workdir, "features")
-
-    @property
-    def fields(self) -> str:
-        return join_uri(self.workdir, "fields")
 
     def dataset(self, model: str) -> str:
         """Training dataset bootstrap writes for one model."""
@@ -128,6 +120,8 @@ class EnvProfile:
     shared_volume_claim: str | None = None  # a ReadWriteMany PVC mounted in every stage
     shared_volume_mount_path: str | None = None
     source_file: str | None = None
+    s3_auth_mode: str = "secret"  # s3.auth.mode: the credentials of Metarank's own S3 client
+    update_parallelism: int | None = None  # stages.update.parallelism, None = the chart's default
 
 
 @dataclass(frozen=True)
@@ -165,15 +159,18 @@ class Deployment:
 
         Steps up to ``api`` are cumulative: a finished batch stage stays in the release (unchanged
         spec, so neither the operator nor Kubernetes re-runs it) instead of being deleted and later
-        recreated. The steady state (``update``) keeps the bootstrap FlinkDeployment (FINISHED,
-        unchanged) but drops the one-shot train and upload Jobs: a later config or image change
-        would otherwise start new Jobs, and a re-run upload overwrites the live feature values the
-        update job keeps in Redis with the bootstrap's old ones.
+        recreated. The steady state (``update``) drops every one-shot stage, the FINISHED bootstrap
+        included: its spec inherits global values (image, pull secrets, Flink configuration, S3,
+        security contexts), so any routine change there would re-run it and rewrite the savepoint,
+        features and datasets under the running update job; and a re-run upload overwrites the live
+        feature values the update job keeps in Redis with the bootstrap's old ones. The bootstrap's
+        outputs stay on S3; re-bootstrapping is a deliberate ``stages.bootstrap.enabled`` +
+        ``rerunNonce``.
         """
         upto = STEPS.index(step)
         on = {s: i <= upto for i, s in enumerate(STEPS)}
         if step == "update":
-            on["train"] = on["upload"] = False
+            on["bootstrap"] = on["train"] = on["upload"] = False
         if not self.trained_models:
             on["train"] = False
         if not self.needs_upload:

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+# ../shared beside the clone; RANKER_SHARED points elsewhere (e.g. from a git worktree).
+SHARED = Path(os.environ.get("RANKER_SHARED") or REPO.parent / "shared").resolve()
 CHART = REPO / "charts" / "ranker"
 ENV_VALUES = {"dev": REPO / "values" / "dev.yaml", "prod": REPO / "values" / "prod.yaml"}
 SHARED_CONFIGS = {

@@ -82,36 +82,6 @@ def render(
     return copy.deepcopy(_objects_cache[key])
 
 
-#: The one dependency this machine cannot fetch (`helm dependency update` needs the Apache chart
-#: repository; only PyPI, Debian and npm are reachable here).
-UNFETCHABLE_DEPENDENCY = "flink-kubernetes-operator"
-_chart_without_unfetchable: Path | None = None
-
-
-def chart_without_unfetchable_dependency() -> Path:
-    """A copy of the chart whose Chart.yaml omits the operator dependency, made once per session.
-
-    Strict lint turns "missing dependency" into an error even when the dependency is disabled, so
-    linting the real chart here can only ever report that; the copy lets lint check everything
-    else strictly. ``test_lint_strict_real_chart_misses_only_the_operator_chart`` pins that the
-    real chart reports nothing but that one finding.
-    """
-    global _chart_without_unfetchable
-    if _chart_without_unfetchable is None:
-        import shutil
-        import tempfile
-
-        target = Path(tempfile.mkdtemp(prefix="ranker-chart-")) / "ranker"
-        shutil.copytree(CHART, target)
-        chart_yaml = yaml.safe_load((target / "Chart.yaml").read_text(encoding="utf-8"))
-        chart_yaml["dependencies"] = [
-            d for d in chart_yaml.get("dependencies", []) if d["name"] != UNFETCHABLE_DEPENDENCY
-        ]
-        (target / "Chart.yaml").write_text(yaml.safe_dump(chart_yaml, sort_keys=False), encoding="utf-8")
-        _chart_without_unfetchable = target
-    return _chart_without_unfetchable
-
-
 def lint(
     values_files: list[Path],
     overrides: dict[str, Any] | None = None,
@@ -119,10 +89,7 @@ def lint(
     kube_version: str | None = None,
     chart_path: Path | None = None,
 ) -> list[str]:
-    """``helm lint --strict --with-subcharts``; returns every finding above info, formatted.
-
-    Lints the real chart unless ``chart_path`` says otherwise.
-    """
+    """``helm lint --strict --with-subcharts``; returns every finding above info, formatted."""
     import helm_python
 
     report = helm_python.lint(

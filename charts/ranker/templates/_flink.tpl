@@ -59,6 +59,24 @@ spec:
     resource:
       cpu: {{ $stage.jobManager.cpu }}
       memory: {{ $stage.jobManager.memory | quote }}
+    {{- if gt (int ($stage.jobManager.replicas | default 1)) 1 }}
+    # Standby JobManagers on other nodes: one node failure must not take every JobManager.
+    # Flink's native Kubernetes mode labels them app=<FlinkDeployment name>, component=jobmanager.
+    podTemplate:
+      apiVersion: v1
+      kind: Pod
+      spec:
+        affinity:
+          podAntiAffinity:
+            preferredDuringSchedulingIgnoredDuringExecution:
+              - weight: 100
+                podAffinityTerm:
+                  topologyKey: kubernetes.io/hostname
+                  labelSelector:
+                    matchLabels:
+                      app: {{ include "ranker.flinkName" (list $ctx .component) }}
+                      component: jobmanager
+    {{- end }}
   taskManager:
     resource:
       cpu: {{ $stage.taskManager.cpu }}
@@ -76,7 +94,7 @@ spec:
     spec:
       securityContext:
         {{- include "ranker.podSecurityContext" $ctx | nindent 8 }}
-      {{- with $ctx.Values.imagePullSecrets }}
+      {{- with fromYamlArray (include "ranker.imagePullSecrets" $ctx) }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -87,10 +105,13 @@ spec:
         # The operator merges this into the JobManager and TaskManager containers by name.
         - name: flink-main-container
           env:
-            # Flink 1.15 images link opt/<jar> into plugins/ at start-up (docker-entrypoint.sh).
+            {{- with $ctx.Values.flink.s3Plugin }}
+            # Flink 1.15 images link opt/<jar> into plugins/ at start-up (docker-entrypoint.sh):
+            # plugins/ is then a writable copy of the image's (init container below).
             - name: ENABLE_BUILT_IN_PLUGINS
-              value: {{ $ctx.Values.flink.s3Plugin | quote }}
-            {{- include "ranker.s3Env" $ctx | nindent 12 }}
+              value: {{ . | quote }}
+            {{- end }}
+            {{- include "ranker.s3Env" (dict "ctx" $ctx "flink" true) | nindent 12 }}
             {{- with $stage.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -100,16 +121,36 @@ spec:
             {{- include "ranker.volumeMounts" $ctx | nindent 12 }}
             - name: flink-log
               mountPath: /opt/flink/log
+            {{- if $ctx.Values.flink.s3Plugin }}
             - name: flink-plugins
               mountPath: /opt/flink/plugins
+            {{- end }}
+      {{- /* The image's plugins/ holds the S3 filesystem (metarank build.sbt: plugins/s3-fs-hadoop)
+      and Flink's metric reporters (plugins/metrics-*): it stays visible, read-only. Only when
+      flink.s3Plugin asks the entrypoint to link more from opt/ does plugins/ become an emptyDir,
+      filled first with a copy of the image's plugins so the reporters stay reachable. */}}
+      {{- if $ctx.Values.flink.s3Plugin }}
+      initContainers:
+        - name: copy-plugins
+          image: {{ include "ranker.imageRef" . | quote }}
+          imagePullPolicy: {{ include "ranker.imagePullPolicy" . }}
+          command: [cp, -a, /opt/flink/plugins/., /plugins/]
+          securityContext:
+            {{- include "ranker.containerSecurityContext" $ctx | nindent 12 }}
+          volumeMounts:
+            - name: flink-plugins
+              mountPath: /plugins
+      {{- end }}
       volumes:
         {{- include "ranker.volumes" $ctx | nindent 8 }}
         - name: flink-log
           emptyDir:
             sizeLimit: {{ $ctx.Values.scratch.sizeLimit }}
+        {{- if $ctx.Values.flink.s3Plugin }}
         - name: flink-plugins
           emptyDir:
-            sizeLimit: 64Mi
+            sizeLimit: 256Mi
+        {{- end }}
   job:
     jarURI: {{ printf "local://%s" $ctx.Values.jarPath | quote }}
     entryClass: {{ $stage.entryClass }}

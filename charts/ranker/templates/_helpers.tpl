@@ -64,9 +64,14 @@ app.kubernetes.io/part-of: ranker
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ include "ranker.chart" .ctx }}
-{{- with .ctx.Values.commonLabels }}
+{{- with merge (dict) (.ctx.Values.commonLabels | default dict) (dig "commonLabels" dict (.ctx.Values.global | default dict)) }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* imagePullSecrets of every pod: the chart's own plus global.imagePullSecrets (which the bundled Redis reads too). */}}
+{{- define "ranker.imagePullSecrets" -}}
+{{- concat (.Values.imagePullSecrets | default list) (dig "imagePullSecrets" list (.Values.global | default dict)) | uniq | toYaml -}}
 {{- end -}}
 
 {{/*
@@ -168,27 +173,39 @@ the meaning is unchanged.
 {{/* Where the pods mount the ConfigMap, and the config file the engine reads. */}}
 {{- define "ranker.configPath" -}}/config/config.yml{{- end -}}
 
-{{/* Environment the Metarank/Flink S3 clients read (FlinkS3Configuration and the AWS SDK chain). */}}
+{{/*
+Environment the S3 clients read. Metarank's own client (S3FS.create: api model load, train,
+upload; and the bundled S3A in a local bootstrap) accepts ONLY static keys from
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and a custom endpoint only from AWS_S3_ENDPOINT_URL
+(docs/engine-0.4.1.md). Flink pods (bootstrap, update) use the S3A plugin, which can also use
+IRSA: s3.auth.flinkMode serviceAccount leaves the keys out of them.
+Call with (dict "ctx" $ "flink" true|false).
+*/}}
 {{- define "ranker.s3Env" -}}
+{{- $v := .ctx.Values -}}
+{{- $mode := $v.s3.auth.mode -}}
+{{- if .flink -}}
+{{- $mode = $v.s3.auth.flinkMode | default $mode -}}
+{{- end -}}
 - name: AWS_REGION
-  value: {{ .Values.s3.region | quote }}
+  value: {{ $v.s3.region | quote }}
 - name: AWS_DEFAULT_REGION
-  value: {{ .Values.s3.region | quote }}
-{{- with .Values.s3.endpoint }}
+  value: {{ $v.s3.region | quote }}
+{{- with $v.s3.endpoint }}
 - name: AWS_S3_ENDPOINT_URL
   value: {{ . | quote }}
 {{- end }}
-{{- if ne .Values.s3.auth.mode "serviceAccount" }}
+{{- if ne $mode "serviceAccount" }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ include "ranker.s3SecretName" . }}
-      key: {{ .Values.s3.auth.accessKeyIdKey }}
+      name: {{ include "ranker.s3SecretName" .ctx }}
+      key: {{ $v.s3.auth.accessKeyIdKey }}
 - name: AWS_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ include "ranker.s3SecretName" . }}
-      key: {{ .Values.s3.auth.secretAccessKeyKey }}
+      name: {{ include "ranker.s3SecretName" .ctx }}
+      key: {{ $v.s3.auth.secretAccessKeyKey }}
 {{- end }}
 {{- end -}}
 
@@ -261,7 +278,7 @@ restartPolicy: {{ . }}
 {{- end }}
 securityContext:
   {{- include "ranker.podSecurityContext" $ctx | nindent 2 }}
-{{- with $ctx.Values.imagePullSecrets }}
+{{- with fromYamlArray (include "ranker.imagePullSecrets" $ctx) }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -281,7 +298,7 @@ containers:
       {{- toYaml (concat $stage.jvmOptions (list "-cp" $ctx.Values.jarPath $stage.entryClass) $args) | nindent 6 }}
     {{- end }}
     env:
-      {{- include "ranker.s3Env" $ctx | nindent 6 }}
+      {{- include "ranker.s3Env" (dict "ctx" $ctx "flink" false) | nindent 6 }}
       {{- with $stage.extraEnv }}
       {{- toYaml . | nindent 6 }}
       {{- end }}

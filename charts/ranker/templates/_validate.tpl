@@ -1,6 +1,8 @@
 {{/*
 Checks the schema cannot express. Collects every problem, then fails once listing them all.
 Config-level rules (local paths, memory state vs replicas) belong to `ranker-values gen`.
+Numbers: Helm 4 hands them to templates as float64/int64, Helm 3 often as json.Number, whose kind
+is "string" — so "is this a string" is `typeIs "string"`, never `kindIs "string"`.
 */}}
 {{- define "ranker.validateValues" -}}
 {{- $v := .Values -}}
@@ -65,13 +67,13 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 {{- if and $scale.enabled (gt (int $scale.minReplicas) (int $scale.maxReplicas)) -}}
 {{- $problems = append $problems "stages.api.autoscaling.minReplicas is larger than maxReplicas" -}}
 {{- end -}}
-{{- if and $scale.enabled (not $scale.targetCPUUtilizationPercentage) (not $scale.targetMemoryUtilizationPercentage) -}}
+{{- if and $scale.enabled (le (int $scale.targetCPUUtilizationPercentage) 0) (le (int $scale.targetMemoryUtilizationPercentage) 0) -}}
 {{- $problems = append $problems "stages.api.autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0" -}}
 {{- end -}}
 {{- if $api.enabled -}}
 {{- $percent := "^[0-9]+%$" -}}
 {{- $surge := $api.maxSurge -}}
-{{- if and (kindIs "string" $surge) (not (regexMatch $percent $surge)) -}}
+{{- if and (typeIs "string" $surge) (not (regexMatch $percent $surge)) -}}
 {{- $problems = append $problems (printf "stages.api.maxSurge %q: an integer or a percentage like \"25%%\"" $surge) -}}
 {{- else if eq (trimSuffix "%" (toString $surge)) "0" -}}
 {{- $problems = append $problems "stages.api.maxSurge is 0: with maxUnavailable 0 (always) a rollout could never start a new pod" -}}
@@ -92,9 +94,8 @@ Config-level rules (local paths, memory state vs replicas) belong to `ranker-val
 {{- end -}}
 {{- end -}}
 
-{{- if and (index $v "flink-kubernetes-operator" "enabled") (not (hasKey .Subcharts "flink-kubernetes-operator")) -}}
-{{- $problems = append $problems "flink-kubernetes-operator.enabled but the operator chart is not in charts/ranker/charts: run `helm dependency update charts/ranker` first" -}}
-{{- end -}}
+{{- $problems = concat $problems (fromYamlArray (include "ranker.engineProblems" .)) -}}
+{{- $problems = concat $problems (fromYamlArray (include "ranker.tuneProblems" .)) -}}
 
 {{- if $problems -}}
 {{- fail (printf "\n\nranker: %d problem(s) in the values:\n  - %s\n" (len $problems) (join "\n  - " $problems)) -}}
@@ -113,13 +114,15 @@ that size blocks every node drain. Call with .Values.stages.api.
 {{- $percent := "^[0-9]+%$" -}}
 {{- $min := $pdb.minAvailable -}}
 {{- $max := $pdb.maxUnavailable -}}
+{{- /* minAvailable 0 means "use maxUnavailable"; Helm 3's json.Number "0" is truthy, so compare text. */ -}}
+{{- if eq (toString $min) "0" -}}{{- $min = "" -}}{{- end -}}
 {{- $blocked := "" -}}
-{{- if and (kindIs "string" $min) $min (not (regexMatch $percent $min)) -}}
+{{- if and (typeIs "string" $min) $min (not (regexMatch $percent $min)) -}}
 {{- printf "stages.api.pdb.minAvailable %q: an integer or a percentage like \"50%%\"" $min -}}
-{{- else if and (not $min) (kindIs "string" $max) (not (regexMatch $percent $max)) -}}
+{{- else if and (not $min) (typeIs "string" $max) (not (regexMatch $percent $max)) -}}
 {{- printf "stages.api.pdb.maxUnavailable %q: an integer or a percentage like \"50%%\"" $max -}}
 {{- else -}}
-{{- if and $min (kindIs "string" $min) -}}
+{{- if and $min (typeIs "string" $min) -}}
 {{- /* Kubernetes rounds a minAvailable percentage up: ceil(p * n / 100) >= n blocks. */ -}}
 {{- if gt (mul (int (trimSuffix "%" $min)) $replicas) (mul 100 (sub $replicas 1)) -}}
 {{- $blocked = printf "minAvailable %s" $min -}}

@@ -227,12 +227,51 @@ def check_models(ctx: CheckContext) -> Outcome:
     return _later(ctx, "train", missing, present, "look at the train job's logs; the model path in the config must match")
 
 
+#: Metarank 0.4.1's ``S3FS.listRecursive`` sends ONE ListObjectsV2 request and never follows
+#: ``NextContinuationToken``: it sees at most this many keys (the S3 page size).
+ENGINE_LIST_PAGE = 1000
+
+
+def check_engine_listing(ctx: CheckContext) -> Outcome:
+    """The train step lists ``<workdir>/dataset-<model>`` with one ListObjectsV2 page (S3FS.scala):
+    past 1,000 keys it silently trains on a subset. Send the very request the engine sends."""
+    layout = ctx.deployment.storage
+    if not layout.is_object_store or not ctx.deployment.trained_models:
+        return passed("the engine lists nothing on S3 here (no s3:// workdir with lambdamart models)")
+    s3 = client(ctx)
+    over, seen = [], []
+    for model in ctx.deployment.trained_models:
+        # MPath./ joins without a trailing slash: the engine's prefix is exactly this
+        location = S3Location.parse(layout.dataset(model.name))
+        prefix = location.prefix.rstrip("/")
+        try:
+            page = s3.list_objects_v2(Bucket=location.bucket, Prefix=prefix)
+        except Exception as exc:  # noqa: BLE001
+            return s3_error(exc, f"listing {location.uri(prefix)}").outcome
+        keys = [item["Key"] for item in page.get("Contents", [])]
+        json_keys = sum(1 for k in keys if k.endswith(".json"))
+        label = f"dataset-{model.name}"
+        if page.get("IsTruncated"):
+            over.append(f"{label}: more than {ENGINE_LIST_PAGE} keys under {location.uri(prefix)}; the engine "
+                        f"sees the first {len(keys)} ({json_keys} dataset files) and trains on those only")
+        else:
+            seen.append(f"{label}: {len(keys)} keys ({json_keys} dataset files)")
+    if over:
+        return warned(
+            "; ".join(over) + " (Metarank 0.4.1 S3FS.listRecursive reads a single ListObjectsV2 page)",
+            "keep each dataset under 1,000 files (the bootstrap's file sink writes per subtask and roll), "
+            "or use a workdir on the shared volume (a local listing is complete)",
+        )
+    return passed(f"within the engine's one-page listing ({ENGINE_LIST_PAGE} keys): " + ", ".join(seen))
+
+
 def checks() -> list[Check]:
     return [
         Check("s3.workdir", check_workdir),
         Check("s3.events", check_events),
         Check("s3.bootstrap-output", check_bootstrap_output),
         Check("s3.models", check_models),
+        Check("s3.engine-listing", check_engine_listing),
     ]
 
 

@@ -3,7 +3,9 @@
 {{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Same label scheme as the parent: every object of the release is app.kubernetes.io/name=ranker. */}}
+{{/* Same label scheme as the parent: every object of the release is app.kubernetes.io/name=ranker
+(the parent's Chart.Name; it has no nameOverride), so the parent's selectors and ranker-values
+find Redis like every other stage. Parent values reach this subchart only through `global`. */}}
 {{- define "redis.selectorLabels" -}}
 app.kubernetes.io/name: ranker
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -16,6 +18,14 @@ app.kubernetes.io/part-of: ranker
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- with dig "commonLabels" dict (.Values.global | default dict) }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The StatefulSet's governing Service: headless, as StatefulSets require for stable pod DNS. */}}
+{{- define "redis.headlessName" -}}
+{{- printf "%s-headless" (include "redis.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "redis.image" -}}

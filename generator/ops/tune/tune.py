@@ -1,0 +1,166 @@
+"""``ranker-values tune``: plan → run the pending trials → evaluate → write (if it wins) → report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from generator.errors import InvalidInput, UsageError
+from generator.ops.s3 import S3Settings
+from generator.ops.tune.dataset import Dataset, load_dataset
+from generator.ops.tune.engine import EngineSettings
+from generator.ops.tune.locations import Location
+from generator.ops.tune.search import SearchSpec, Trial, plan_trials
+from generator.ops.tune.store import ResultStore
+from generator.ops.tune.trial import make_task
+
+
+@dataclass
+class TuneOptions:
+    model: str
+    trials: int = 50
+    folds: int = 5
+    seed: int = 0
+    max_rounds: int = 400
+    fresh: bool = False
+    force: bool = False
+    replace_train: bool = False  # not winning → write the engine-trained model (tune replaces train)
+    dataset: str | None = None  # override <workdir>/dataset-<model>
+    out: str | None = None  # override <model path>.tune
+    model_path: str | None = None  # override the model's path
+    s3: S3Settings | None = None
+
+
+@dataclass
+class TunePlan:
+    model: str
+    dataset_uri: str
+    out_uri: str
+    model_path: str
+    engine: EngineSettings
+    columns: int | None
+
+
+def plan_for(deployment: Any, options: TuneOptions) -> TunePlan:
+    """Where the model's dataset, report and model file are, from the validated config."""
+    from generator.ops.check.columns import ColumnRuleError, model_columns
+
+    models = {m.name: m for m in deployment.models}
+    tunable = sorted(m.name for m in deployment.models if m.trainable and m.backend == "xgboost")
+    model = models.get(options.model)
+    if model is None or not model.trainable:
+        raise UsageError(f"--model {options.model!r}: not a lambdamart model of the config; tunable: {', '.join(tunable) or 'none'}")
+    if model.backend != "xgboost":
+        raise UsageError(f"--model {options.model!r}: backend {model.backend!r}; tune trains xgboost models only")
+    backend = (deployment.config.get("models", {}).get(options.model, {}) or {}).get("backend", {}) or {}
+    try:
+        columns: int | None = sum(c.dim for c in model_columns(model.features, deployment.config.get("features", [])))
+    except ColumnRuleError:
+        columns = None
+    path = options.model_path or model.path
+    return TunePlan(
+        model=options.model,
+        dataset_uri=options.dataset or deployment.storage.dataset(options.model),
+        out_uri=options.out or f"{path}.tune",
+        model_path=path,
+        engine=EngineSettings.from_backend(backend),
+        columns=columns,
+    )
+
+
+def prepare(plan: TunePlan, options: TuneOptions) -> tuple[Dataset, SearchSpec, list[Trial], ResultStore]:
+    ds = load_dataset(Location(plan.dataset_uri, options.s3), plan.columns)
+    if ds.queries < 2 * options.folds:
+        raise InvalidInput(f"{plan.dataset_uri}: {ds.queries} queries; a {options.folds}-fold search needs at least {2 * options.folds}")
+    spec = SearchSpec(ds.fingerprint, options.seed, options.folds, plan.engine.ndcg_cutoff, options.max_rounds)
+    store = ResultStore(Location(plan.out_uri, options.s3))
+    if options.fresh:
+        store.clear()
+    return ds, spec, plan_trials(spec, options.trials), store
+
+
+def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[[str], None], progress_stream: Any = None) -> dict[str, Any]:
+    from generator.ops.tune.evaluate import evaluate
+    from generator.ops.tune.report import build_report, plot_png, summary, to_json
+    from generator.ops.tune.runners import Progress
+    from generator.ops.tune.writer import require_compatible_xgboost, write_model
+
+    version = require_compatible_xgboost()
+    plan = plan_for(deployment, options)
+    check = getattr(runner, "check", None)
+    if check is not None:
+        check()  # an unreachable broker fails before the dataset is read
+    ds, spec, trials, store = prepare(plan, options)
+    if ds.dropped_count:
+        echo(f"warning: {ds.dropped_count} dataset line(s) skipped (the engine skips them too): " + "; ".join(ds.dropped))
+    done = store.all(spec.search_id)
+    pending = [t for t in trials if t.id not in done]
+    wanted = {t.id for t in trials}
+    results = {tid: r for tid, r in done.items() if tid in wanted}
+    echo(
+        f"tune {plan.model}: {ds.queries} queries, {len(ds.y)} rows, {ds.columns} columns; search {spec.search_id}: "
+        f"{len(trials)} trials ({len(results)} already done), {options.folds}-fold CV, NDCG@{spec.ndcg_cutoff}"
+    )
+    oks = [r["cv_mean"] for r in results.values() if r.get("status") == "ok"]
+    progress = Progress(len(trials), len(results), max(oks) if oks else None, progress_stream)
+    tasks = [make_task(plan.dataset_uri, plan.out_uri, options.s3, spec, t, plan.columns) for t in pending]
+
+    def on_result(result: dict[str, Any]) -> None:
+        results[result["trial_id"]] = result
+        if result.get("status") != "ok":
+            # a failure is final for this search (--fresh retries it): record it
+            store.put(result["trial_id"], result)
+        progress.update(result)
+
+    runner.run(tasks, on_result)
+    ok = [r for r in results.values() if r.get("status") == "ok"]
+    best = max(ok, key=lambda r: (r["cv_mean"], -r["index"])) if ok else None
+    verdict = evaluate(ds, plan.engine, best["params"] if best else None, options.seed)
+    written = ""
+    if verdict.wins or options.force:
+        written = verdict.candidate
+    elif options.replace_train:
+        written = "engine"  # what the train Job would have written
+    if written:
+        out = Location(plan.out_uri, options.s3)
+        write_model(verdict.boosters[written], Location(plan.model_path, options.s3), out.child("previous.model"))
+    report = build_report(
+        model=plan.model,
+        dataset_uri=plan.dataset_uri,
+        model_path=plan.model_path,
+        spec=spec.to_dict(),
+        dataset_info={"queries": ds.queries, "rows": int(len(ds.y)), "columns": ds.columns, "files": len(ds.files), "skipped_lines": ds.dropped_count},
+        engine_settings=plan.engine.__dict__,
+        results=list(results.values()),
+        best=best,
+        verdict=verdict,
+        written=written,
+        forced=options.force and not verdict.wins,
+        xgboost_version=version,
+    )
+    out = Location(plan.out_uri, options.s3)
+    out.child("report.json").write(to_json(report))
+    out.child("search.png").write(plot_png(report))
+    echo(summary(report))
+    echo(f"report: {out.child('report.json').uri} · plot: {out.child('search.png').uri}")
+    return report
+
+
+def load_options_s3(values_files: list[Path]) -> S3Settings:
+    """S3 settings from ``--values`` files; in the chart's pods (no values files) from the
+    environment the chart sets: AWS_S3_ENDPOINT_URL, AWS_REGION, RANKER_S3_PATH_STYLE."""
+    import os
+    from dataclasses import replace
+
+    from generator.values.files import release_values
+
+    settings = S3Settings.from_values(release_values(list(values_files)), connect_timeout=10.0, read_timeout=60.0)
+    if not values_files:
+        settings = replace(
+            settings,
+            endpoint=settings.endpoint or os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            region=settings.region or os.environ.get("AWS_REGION") or None,
+            path_style=settings.path_style or os.environ.get("RANKER_S3_PATH_STYLE", "").lower() == "true",
+        )
+    return settings

@@ -1,0 +1,43 @@
+"""The model file the engine loads.
+
+Metarank 0.4.1 loads models with ``XGBoost.loadModel(bytes)`` of xgboost4j 1.6.1 (ltrlib 0.1.12
+``XGBoostBooster.apply``) and saves them with ``Booster.saveModel(OutputStream)``, xgboost's
+legacy binary format. Files written by xgboost ≥ 2.0 do not load there, so tune refuses to write
+unless it runs on xgboost 1.6.x/1.7.x, and writes the same legacy binary (``save_raw()``, whose
+default in those versions is the legacy ``deprecated`` format).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.errors import UsageError
+from generator.ops.tune.locations import Location
+
+COMPATIBLE = ("1.6.", "1.7.")
+
+
+def require_compatible_xgboost() -> str:
+    import xgboost
+
+    version = str(xgboost.__version__)
+    if not version.startswith(COMPATIBLE):
+        raise UsageError(
+            f"tune needs xgboost 1.6.x or 1.7.x (found {version}): Metarank 0.4.1 loads models with xgboost4j 1.6.1, "
+            "which cannot read files written by xgboost ≥ 2.0; install the tune extra in its own venv: "
+            "scripts/setup.sh tune (or pip install 'ranker-values[tune]' in a separate environment)"
+        )
+    return version
+
+
+def model_bytes(booster: Any) -> bytes:
+    return bytes(booster.save_raw())
+
+
+def write_model(booster: Any, target: Location, backup: Location | None) -> None:
+    """Write the model to its path; the previous file (if any) is copied to ``backup`` first."""
+    if backup is not None:
+        previous = target.read()
+        if previous is not None:
+            backup.write(previous)
+    target.write(model_bytes(booster))
