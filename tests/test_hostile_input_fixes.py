@@ -144,8 +144,14 @@ def test_parallelism_written_as_a_whole_float_generates_that_parallelism(tmp_pat
     path.write_text(re.sub(r"\n  parallelism: \d+\n", "\n  parallelism: 4.0\n", text, count=1))
     result = invoke("gen", path, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    values = yaml.safe_load((tmp_path / "out" / "bootstrap.yaml").read_text())
-    assert values["ranking"]["parallelism"]["bootstrap"] == 4
+    values = yaml.safe_load((tmp_path / "out" / "update.yaml").read_text())
+    assert values["ranking"]["parallelism"]["update"] == 4  # inference.parallelism: 4.0
+
+
+def test_update_parallelism_as_a_whole_float_above_32_is_refused(tmp_path):
+    path = tmp_path / "forty.yml"
+    path.write_text(re.sub(r"\n  parallelism: \d+\n", "\n  parallelism: 40.0\n", EXAMPLE_CONFIG.read_text(), count=1))
+    assert "RV114" in {d.code for d in validate_config(path).diagnostics}
 
 
 def test_parallelism_as_a_huge_float_is_out_of_range(tmp_path):

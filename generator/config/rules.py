@@ -123,9 +123,7 @@ def parallelism_in_range(doc: LoadedDocument) -> Iterator[Diagnostic]:
     """RV111: parallelism is 1..32768 (Flink's maximum)."""
     low, high = PARALLELISM_RANGE
     for path in (("bootstrap", "parallelism"), ("inference", "parallelism")):
-        value = _get(doc.data, path)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # `4.0`: an integer to the schema and to the engine
+        value = _whole(_get(doc.data, path))
         if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
             yield diagnostic_at(doc, "RV111", path, f"parallelism {value} is out of range ({low}..{high})")
 
@@ -256,6 +254,12 @@ def _get(data: Any, path: JsonPath) -> Any:
     return data
 
 
+def _whole(value: Any) -> Any:
+    """``4.0`` → ``4``: a whole float is an integer to the schema and to the engine (circe's
+    Decoder[Int]); everything else unchanged."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
@@ -322,7 +326,7 @@ def check_engine(doc: LoadedDocument, env: EnvProfile | None) -> list[Diagnostic
 
 def bootstrap_parallelism_is_ignored(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
     """RV113 (warning): Metarank 0.4.1 runs the bootstrap with parallelism 2 whatever the config says."""
-    value = _get(doc.data, ("bootstrap", "parallelism"))
+    value = _whole(_get(doc.data, ("bootstrap", "parallelism")))
     low, high = PARALLELISM_RANGE  # outside the range RV111 speaks
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high and value != BOOTSTRAP_PARALLELISM:
         yield diagnostic_at(
@@ -335,7 +339,7 @@ def bootstrap_parallelism_is_ignored(doc: LoadedDocument, env: EnvProfile | None
 
 def update_parallelism_fits_the_savepoint(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
     """RV114: the update job cannot restore the bootstrap savepoint above its max parallelism 32."""
-    value = _get(doc.data, ("inference", "parallelism"))
+    value = _whole(_get(doc.data, ("inference", "parallelism")))
     low, high = PARALLELISM_RANGE
     if isinstance(value, int) and not isinstance(value, bool) and SAVEPOINT_MAX_PARALLELISM < value <= high:
         yield diagnostic_at(
