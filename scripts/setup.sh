@@ -11,22 +11,24 @@ cd "$(dirname "$0")/.."
 profile="${1:-runtime}"
 python="${PYTHON:-python3}"
 
+PIP_VERSION=26.3  # pip itself is pinned too
+# constraints/<venv>.txt pin every package of each venv to the versions the suite was last green
+# with (pip freeze of that venv); upgrades are deliberate commits that regenerate them.
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-# constraints.txt pins every dependency to the versions the suite was proven with (issue 8)
+.venv/bin/python -m pip install --quiet "pip==$PIP_VERSION"
 if [ "$profile" = "test" ]; then
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+  .venv/bin/python -m pip install --quiet -c constraints/main.txt -e '.[test]'
 else
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[ops]'
+  .venv/bin/python -m pip install --quiet -c constraints/main.txt -e '.[ops]'
 fi
 
 if [ "$profile" = "test" ]; then
   if [ ! -x .venv-checkov/bin/checkov ]; then
     "$python" -m venv .venv-checkov
-    .venv-checkov/bin/python -m pip install --quiet --upgrade pip
-    .venv-checkov/bin/python -m pip install --quiet 'checkov==3.3.30'
+    .venv-checkov/bin/python -m pip install --quiet "pip==$PIP_VERSION"
+    .venv-checkov/bin/python -m pip install --quiet -c constraints/checkov.txt 'checkov==3.3.30'
   fi
   if ! command -v redis-server >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ]; then
@@ -45,8 +47,8 @@ if [ "$profile" = "tune" ] || [ "$profile" = "test" ]; then
   if [ ! -x .venv-tune/bin/python ]; then
     "$python" -m venv .venv-tune
   fi
-  .venv-tune/bin/python -m pip install --quiet --upgrade pip
-  .venv-tune/bin/python -m pip install --quiet -e '.[tune]'
+  .venv-tune/bin/python -m pip install --quiet "pip==$PIP_VERSION"
+  .venv-tune/bin/python -m pip install --quiet -c constraints/tune.txt -e '.[tune]'
 fi
 if [ "$profile" = "test" ] && ! [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
   if [ "$(id -u)" = "0" ]; then

@@ -1,46 +1,72 @@
-"""constraints.txt pins what the suite depends on; the venv the tests run in must match it."""
+"""constraints/<venv>.txt pin every package of each venv; the venvs the tests run in match them."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+VENVS = {"main": ".venv", "checkov": ".venv-checkov", "tune": ".venv-tune"}
 
 
-def _pins() -> dict[str, str]:
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pins(which: str) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
+    path = ROOT / "constraints" / f"{which}.txt"
+    for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         found = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
-        assert found, f"constraints.txt: not an exact pin: {line!r}"
-        pins[re.sub(r"[-_.]+", "-", found[1]).lower()] = found[2]
+        assert found, f"{path.name}: not an exact pin: {line!r}"
+        pins[_norm(found[1])] = found[2]
     return pins
 
 
 def test_constraints_pin_every_direct_dependency_exactly():
-    pins = _pins()
+    pins = _pins("main")
     for name in ("pyyaml", "typer", "jsonschema", "hypothesis", "pytest", "boto3", "moto", "check-jsonschema"):
-        assert name in pins, f"{name} is not pinned in constraints.txt"
+        assert name in pins, f"{name} is not pinned in constraints/main.txt"
     assert "ranker-values" not in pins  # the project itself is installed editable, never pinned
+    assert _pins("tune")["xgboost"] == "1.6.1"  # the version Metarank 0.4.1's xgboost4j loads
+    assert _pins("checkov")["checkov"] == "3.3.30"
 
 
 def test_installed_packages_match_the_constraints():
-    pins = _pins()
+    pins = _pins("main")
     drift = []
     for dist in metadata.distributions():
-        name = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        name = _norm(dist.metadata["Name"])
         if name in pins and dist.version != pins[name]:
             drift.append(f"{name} {dist.version} installed, {pins[name]} pinned")
     assert not drift, "re-run scripts/setup.sh test: " + "; ".join(drift)
 
 
-def test_setup_installs_the_main_venv_with_the_constraints():
-    # .venv (CLI + tests) only: .venv-tune (issue 12) pins its own older xgboost/numpy/boto3 in
-    # the tune extra and cannot share these constraints
+@pytest.mark.parametrize("which", ["checkov", "tune"])
+def test_side_venvs_hold_exactly_the_pinned_packages(which):
+    python = ROOT / VENVS[which] / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"{VENVS[which]} is not set up (scripts/setup.sh test creates it)")
+    frozen = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
+    installed = {}
+    for line in frozen.splitlines():
+        found = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", line.strip())
+        if found:
+            installed[_norm(found[1])] = found[2]
+    assert installed == _pins(which)
+
+
+def test_setup_installs_every_venv_with_its_constraints_and_a_pinned_pip():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
-    installs = [line for line in setup.splitlines() if line.strip().startswith(".venv/bin/python -m pip install") and "-e " in line]
-    assert len(installs) == 2 and all("-c constraints.txt" in line for line in installs)
+    installs = [line.strip() for line in setup.splitlines() if re.match(r"\s*\.venv[\w-]*/bin/python -m pip install", line)]
+    assert installs
+    for line in installs:
+        assert "-c constraints/" in line or '"pip==$PIP_VERSION"' in line, line
+    assert "--upgrade" not in setup
