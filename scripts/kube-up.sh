@@ -149,10 +149,12 @@ start kube-controller-manager "$bin/kube-controller-manager" \
 start kube-scheduler "$bin/kube-scheduler" \
   --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$SCHED" --leader-elect=false --profiling=false
-start kwok "$bin/kwok" --kubeconfig "$kubeconfig" \
+stages=()
+for f in "$tools"/kwok-stages/*.yaml; do stages+=(-c "$f"); done
+[ "${#stages[@]}" -gt 0 ] || die "$tools/kwok-stages is empty: run scripts/kube-tools.sh control-plane"
+start kwok "$bin/kwok" --kubeconfig "$kubeconfig" "${stages[@]}" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-  --manage-nodes-with-label-selector= --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom \
-  --cidr 10.244.0.1/24 --node-ip 127.0.0.1 --server-address "127.0.0.1:$KWOK"
+  --cidr 10.244.0.0/24 --node-ip 127.0.0.1 --server-address "127.0.0.1:$KWOK"
 
 # one fake node that kwok keeps Ready; pods bound to it are reported Running
 if ! kubectl get node kwok-node-0 >/dev/null 2>&1; then

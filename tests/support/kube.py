@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from support import CHART, REPO, in_ci
+from support import CHART, REPO, SHARED, in_ci
 
 TOOLS = Path(os.environ.get("RANKER_TOOLS_DIR") or REPO / ".tools")
 if not TOOLS.is_absolute():
@@ -31,6 +31,11 @@ if not TOOLS.is_absolute():
 BIN = TOOLS / "bin"
 KUBE_DIR = Path(os.environ.get("RANKER_KUBE_DIR") or TOOLS / "kube")
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
+
+
+def shared_dir() -> Path:
+    """../shared, or $RANKER_SHARED_DIR (a worktree's parent has no shared/ beside it)."""
+    return Path(os.environ.get("RANKER_SHARED_DIR") or SHARED)
 
 
 def missing_or_fail(reason: str) -> None:
