@@ -170,6 +170,15 @@ status:
   capacity: {cpu: "64", memory: 256Gi, pods: "250", ephemeral-storage: 1Ti}
 EOF
 fi
+# The API server taints a new node not-ready (TaintNodesByCondition); the node-lifecycle controller
+# that would lift it is off (no kubelet leases here), so lift it once kwok reports the node Ready.
+node_ready() {
+  kubectl get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True
+}
+wait_for "kwok node Ready" 60 node_ready
+if kubectl get node kwok-node-0 -o jsonpath='{.spec.taints[*].key}' | grep -q node.kubernetes.io/not-ready; then
+  kubectl taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null
+fi
 sa_ready() { kubectl -n default get serviceaccount default >/dev/null 2>&1; }
 wait_for "default service account (controller-manager)" 120 sa_ready
 
@@ -177,8 +186,11 @@ wait_for "default service account (controller-manager)" 120 sa_ready
 op="$tools/flink-operator"
 if [ -d "$op/crds" ]; then
   kubectl apply --server-side -f "$op/crds" >/dev/null
+  crd_established() {
+    kubectl get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null | grep -q True
+  }
   for crd in $(ls "$op/crds" | sed 's/-v1.yml$//'); do
-    kubectl wait --for condition=Established --timeout=60s "crd/$crd" >/dev/null
+    wait_for "CRD $crd" 60 crd_established "$crd"
   done
 fi
 if [ "${RANKER_KUBE_OPERATOR:-1}" = 1 ]; then
@@ -205,10 +217,13 @@ appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-40c{1} - %m%n
 EOF
   cp "$state/operator-conf/log4j-operator.properties" "$state/operator-conf/log4j-console.properties"
+  # The operator would resolve in-cluster names (<job>-rest.<ns>) through the machine's DNS; with
+  # its own hosts file the JVM resolves nothing but localhost and never leaves the machine.
+  printf '127.0.0.1 localhost\n' >"$state/operator-conf/hosts"
   java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
   KUBECONFIG="$kubeconfig" FLINK_CONF_DIR="$state/operator-conf" OPERATOR_NAMESPACE=flink-operator \
     HOST_IP=127.0.0.1 OPERATOR_NAME=flink-kubernetes-operator \
-    start flink-operator "$java_bin" -Xmx512m -XX:+UseSerialGC \
+    start flink-operator "$java_bin" -Xmx512m -XX:+UseSerialGC -Djdk.net.hosts.file="$state/operator-conf/hosts" \
     -Dlog4j.configurationFile="$state/operator-conf/log4j-operator.properties" \
     -cp "$op/lib/*" org.apache.flink.kubernetes.operator.FlinkOperator
   op_ready() {
