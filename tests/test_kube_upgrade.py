@@ -18,12 +18,12 @@ import yaml
 
 from support import ENV_VALUES
 from support.generated import generated_example_files
-from support.kube import KubeEnv, installable_chart, kube_env, wait_until  # noqa: F401
+from support.kube import RUN_ID, KubeEnv, installable_chart, kube_env, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.kube
 
 NS = "ranker-ops"
-RELEASE = "ranker"
+RELEASE = f"ranker-{RUN_ID}"
 FD = "flinkdeployment.flink.apache.org"
 CHECKSUM = "checksum/config"
 
@@ -154,8 +154,11 @@ def test_uninstall_keeps_the_flink_rbac_while_the_operator_holds_the_update_job_
     update = wait_until(lambda: (env.get(FD, installed["update"], NS) or {}).get("metadata", {}).get("deletionTimestamp")
                         and env.get(FD, installed["update"], NS), 60, "the update FlinkDeployment to be Terminating")
     assert "flinkdeployments.flink.apache.org/finalizer" in update["metadata"]["finalizers"]
-    events = [e for e in env.items("event", NS) if e.get("involvedObject", {}).get("name") == installed["update"]]
-    assert any(e.get("reason") == "Cleanup" for e in events), [e.get("reason") for e in events]
+    wait_until(
+        lambda: any(e.get("reason") == "Cleanup" and e.get("involvedObject", {}).get("name") == installed["update"]
+                    for e in env.items("event", NS)),
+        60, "the operator's Cleanup event for the update job",
+    )
     # once released (what the operator does after the savepoint), the JobManager goes with it
     env.kubectl("patch", FD, installed["update"], "-n", NS, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
     wait_until(lambda: env.get(FD, installed["update"], NS) is None, 60, "the update FlinkDeployment to go")

@@ -30,6 +30,10 @@ if not TOOLS.is_absolute():
     TOOLS = REPO / TOOLS
 BIN = TOOLS / "bin"
 KUBE_DIR = Path(os.environ.get("RANKER_KUBE_DIR") or TOOLS / "kube")
+#: Releases in the namespaces the operator reconciles get a per-session name: the operator caches
+#: each FlinkDeployment's last status by namespace/name, and one whose finalizer a test lifted
+#: (it never gets its savepoint here) would hand that stale status to a new one of the same name.
+RUN_ID = os.urandom(2).hex()
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
 
 
@@ -107,8 +111,21 @@ class KubeEnv:
         return done
 
     def namespace(self, name: str) -> str:
-        if self.get("namespace", name) is None:
-            self.kubectl("create", "namespace", name)
+        """A new, empty namespace: one left by an earlier run on a reused control plane is deleted
+        first (the operator's finalizers on FlinkDeployments lifted, as the operator cannot take
+        their savepoints here)."""
+        if self.get("namespace", name) is not None:
+            # deleting first: the operator re-adds its finalizer to a live object, not to a deleted one
+            self.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+            def gone() -> bool:
+                done = self.kubectl("get", "flinkdeployment.flink.apache.org", "-n", name, "-o", "name", check=False)
+                for ref in done.stdout.split():
+                    self.kubectl("patch", ref, "-n", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False)
+                return self.get("namespace", name) is None
+
+            wait_until(gone, 180, f"namespace {name} from an earlier run to go", interval=2)
+        self.kubectl("create", "namespace", name)
         # the controller-manager creates the default service account in a new namespace
         wait_until(lambda: self.get("serviceaccount", "default", name) is not None, 60, f"default SA in {name}")
         return name
@@ -154,7 +171,7 @@ def start_control_plane() -> KubeEnv:
 
 def stop_control_plane(env: KubeEnv) -> None:
     if env.started_here:
-        subprocess.run(["bash", str(REPO / "scripts" / "kube-down.sh")], capture_output=True, timeout=120)
+        subprocess.run(["bash", str(REPO / "scripts" / "kube-down.sh"), "--purge"], capture_output=True, timeout=120)
 
 
 @pytest.fixture(scope="session")
