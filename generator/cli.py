@@ -463,8 +463,8 @@ def upgrade_values(
 
 @app.command("plan")
 def plan(
-    old: Path = typer.Argument(..., metavar="OLD_VALUES", help="Values file of what is deployed now (layered on --values)."),
-    new: Path = typer.Argument(..., metavar="NEW_VALUES", help="Values file of what you are about to deploy."),
+    old: Path = typer.Argument(..., metavar="OLD_VALUES", help="Values file of what is deployed now (layered on --values); with --deployed give only NEW_VALUES."),
+    new: Optional[Path] = typer.Argument(None, metavar="NEW_VALUES", help="Values file of what you are about to deploy."),
     values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help="Base values under both (e.g. values/prod.yaml)."),
     release: str = typer.Option("ranker", "--release", metavar="NAME", help="Release name used for rendering."),
     namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
@@ -477,6 +477,13 @@ def plan(
         help="Dangerous changes you mean to make, comma-separated: redeploy, stateless-upgrade, delete, "
         "bootstrap-rerun, upload-rerun.",
     ),
+    deployed: bool = typer.Option(
+        False, "--deployed", help="OLD is what the release has deployed now, read from its Helm record in the cluster "
+        "(--release, --namespace, --kube-context); give only NEW_VALUES.",
+    ),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
+    objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP + " With --deployed."),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
 ) -> None:
     """Render OLD and NEW with the Helm SDK and explain what the Flink operator will do.
 
@@ -486,7 +493,21 @@ def plan(
 
     with _guarded():
         wanted = pl.parse_intended(intended)
-        result = pl.plan_files(old, new, values, chart, release, namespace, add)
+        if deployed:
+            from generator.errors import UsageError
+            from generator.ops.inputs import open_cluster
+
+            if new is not None:
+                raise UsageError("with --deployed give only NEW_VALUES: OLD is read from the cluster")
+            cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
+            result, against = pl.plan_deployed(cluster, old, values, chart, release, namespace, add)
+            typer.echo(f"OLD: {against}", err=True)
+        else:
+            if new is None:
+                from generator.errors import UsageError
+
+                raise UsageError("give OLD_VALUES and NEW_VALUES, or --deployed NEW_VALUES")
+            result = pl.plan_files(old, new, values, chart, release, namespace, add)
         typer.echo(pl.render_report(result, wanted))
         if result.undeclared(wanted):
             raise typer.Exit(1)
@@ -652,6 +673,45 @@ def tune_worker(
         done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo,
                           alive_file=str(alive_file) if alive_file else None)
         typer.echo(f"tune-worker: {done} trial(s) done")
+# --- status (issue 11) -----------------------------------------------------------------------
+
+
+@app.command("status")
+def status(
+    release: str = typer.Option("ranker", "--release", metavar="NAME", help=_RELEASE_HELP),
+    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
+    objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
+    output: PlainOrJson = typer.Option(PlainOrJson.text, "--format", help="text (a table) or json."),
+    watch_: bool = typer.Option(False, "--watch", help="Refresh until no batch stage (bootstrap, train, upload) is in progress."),
+    interval: float = typer.Option(5.0, "--interval", metavar="SECONDS", help="Refresh interval for --watch.", callback=_seconds),
+    timeout: float = typer.Option(3600.0, "--timeout", metavar="SECONDS", help="Give up --watch after this long.", callback=_seconds),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
+) -> None:
+    """Where the release is: per lifecycle stage its objects, phase, newest savepoint and the next step."""
+    import json
+
+    from generator.ops import status as st
+    from generator.ops.inputs import open_cluster
+
+    with _guarded():
+        cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
+
+        def read():
+            return st.release_status(cluster, release, namespace)
+
+        def show(result, rounds):
+            if output == PlainOrJson.json:
+                typer.echo(json.dumps(result.to_json(), indent=None if watch_ else 2))
+            else:
+                if watch_ and rounds > 1:
+                    typer.echo("")
+                typer.echo(st.render_table(result))
+
+        if watch_:
+            st.watch(read, show, interval, timeout)
+        else:
+            show(read(), 1)
 
 
 def _version(value: bool) -> None:

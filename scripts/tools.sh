@@ -8,6 +8,7 @@
 #   bin/kubeconform    kubeconform
 #   bin/ct             chart-testing (wrapper module too: the proxy refuses to list its versions), with its etc/ (chart_schema.yaml, lintconf.yaml) in etc/ct/
 #   bin/yamllint, bin/yamale   for ct, from PyPI in their own venv (venv-ct/)
+#   + scripts/kube-tools.sh all: the kube tests' control plane, Flink operator, kubectl, CRDs
 #   schemas/kubernetes/v<X.Y.Z>-standalone-strict/   kubeconform schemas for Kubernetes 1.29 and
 #                      1.34, from kubernetes-validate's bundled schemas with their $refs made local
 #   schemas/flink-kubernetes-operator/<version>/     FlinkDeployment/FlinkSessionJob schemas from
@@ -196,6 +197,10 @@ fi
 "$bin/kubeconform" -v >/dev/null
 "$bin/ct" version >/dev/null
 "$bin/yamllint" --version >/dev/null
+# --- the kube tests' control plane and Flink operator (kube-apiserver & co, etcd, kwok, kubectl,
+# the operator's jars, the monitoring CRDs): the same tools folder, its own pins ------------------
+RANKER_TOOLS_DIR="$tools" "$root/scripts/kube-tools.sh" all
+
 log "ready in $tools ($("$bin/helm3" version --short), $("$bin/helm4" version --short), kubeconform $("$bin/kubeconform" -v), ct $CT_VERSION, helm-unittest $HELM_UNITTEST_VERSION)"
 exit 0
 }

@@ -5,8 +5,8 @@ import the ``kubernetes`` client themselves. :class:`KubernetesCluster` is the r
 (the client is imported inside it, never on the CLI start-up path). :class:`ObjectCluster` holds
 plain objects in memory: tests feed it objects that validate against the upstream CRDs.
 
-No API server can run on the machines this project is built on, so ``KubernetesCluster`` itself
-is not exercised by the test suite (README: "What stays unproven").
+``KubernetesCluster`` is exercised against a real kube-apiserver in the ``kube`` tests
+(``scripts/kube-up.sh``; ``tests/test_kube_*.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +54,25 @@ class Cluster(Protocol):
     def get_secret_keys(self, name: str, namespace: str) -> list[str] | None:
         """The data keys of a Secret (never its values), or None when it does not exist."""
 
+    def list_labeled(self, kind: str, namespace: str, selector: str) -> list[Obj]:
+        """Objects of one of :data:`LABELED_KINDS` in a namespace matching a label selector."""
+
+    def helm_release_secrets(self, release: str, namespace: str) -> list[Obj]:
+        """Helm's release Secrets (``owner=helm,name=<release>``), with their data."""
+
+
+#: Kinds ``list_labeled`` reads (status: a stage's objects).
+LABELED_KINDS = ("FlinkDeployment", "FlinkStateSnapshot", "Job", "Deployment", "Service", "ConfigMap")
+
+
+def selector_matches(selector: str, labels: dict[str, Any]) -> bool:
+    """Equality-based label selector (``a=b,c=d``), the only form ranker-values sends."""
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        key, _, value = term.partition("=")
+        if labels.get(key.strip()) != value.strip():
+            return False
+    return True
+
 
 def _merge(target: Obj, patch: Obj) -> Obj:
     """RFC 7386 JSON merge patch."""
@@ -76,6 +95,7 @@ class ObjectCluster:
     deployments: list[Obj] = field(default_factory=list)
     service_accounts: list[Obj] = field(default_factory=list)
     secrets: list[Obj] = field(default_factory=list)
+    others: list[Obj] = field(default_factory=list)  # Jobs, Services, ConfigMaps
 
     @classmethod
     def from_objects(cls, objects: list[Obj]) -> "ObjectCluster":
@@ -95,6 +115,8 @@ class ObjectCluster:
                 cluster.service_accounts.append(obj)
             elif kind == "Secret":
                 cluster.secrets.append(obj)
+            elif kind in ("Job", "Service", "ConfigMap"):
+                cluster.others.append(obj)
             elif isinstance(kind, str) and str(obj.get("apiVersion", "")).startswith(FLINK_GROUP + "/"):
                 cluster.custom.setdefault(kind.lower() + "s", []).append(obj)
             else:
@@ -166,6 +188,28 @@ class ObjectCluster:
             return None
         return sorted({*secret.get("data", {}), *secret.get("stringData", {})})
 
+    def list_labeled(self, kind: str, namespace: str, selector: str) -> list[Obj]:
+        if kind in ("FlinkDeployment", "FlinkStateSnapshot"):
+            pool = self.custom.get(kind.lower() + "s", [])
+        elif kind == "Deployment":
+            pool = self.deployments
+        else:
+            pool = [o for o in self.others if o.get("kind") == kind]
+        return [
+            copy.deepcopy(o)
+            for o in pool
+            if o.get("metadata", {}).get("namespace", "default") == namespace
+            and selector_matches(selector, o.get("metadata", {}).get("labels") or {})
+        ]
+
+    def helm_release_secrets(self, release: str, namespace: str) -> list[Obj]:
+        return [
+            copy.deepcopy(s)
+            for s in self.secrets
+            if s.get("metadata", {}).get("namespace", "default") == namespace
+            and selector_matches(f"owner=helm,name={release}", s.get("metadata", {}).get("labels") or {})
+        ]
+
 
 def _require_metadata(obj: Any) -> None:
     """Saved objects are read without an API server's guarantees: check what lookups rely on."""
@@ -184,6 +228,7 @@ def _absorb(into: "ObjectCluster", other: "ObjectCluster") -> "ObjectCluster":
     into.deployments.extend(other.deployments)
     into.service_accounts.extend(other.service_accounts)
     into.secrets.extend(other.secrets)
+    into.others.extend(other.others)
     return into
 
 
@@ -218,6 +263,7 @@ class KubernetesCluster:
         self._ext = client.ApiextensionsV1Api(api)
         self._apps = client.AppsV1Api(api)
         self._core = client.CoreV1Api(api)
+        self._batch = client.BatchV1Api(api)
         self._api_exception = client.exceptions.ApiException
         self._network_errors = (HTTPError, OSError, config.ConfigException)  # ConfigException: token refresh
         self._sanitize = api.sanitize_for_serialization
@@ -275,3 +321,94 @@ class KubernetesCluster:
         if secret is None:
             return None
         return sorted({*(secret.data or {}), *(secret.string_data or {})})
+
+    def list_labeled(self, kind, namespace, selector):
+        if kind in ("FlinkDeployment", "FlinkStateSnapshot"):
+            plural = kind.lower() + "s"
+            return self._call(
+                self._custom.list_namespaced_custom_object, FLINK_GROUP, FLINK_VERSION, namespace, plural,
+                label_selector=selector,
+            ).get("items", [])
+        typed = {
+            "Job": self._batch.list_namespaced_job,
+            "Deployment": self._apps.list_namespaced_deployment,
+            "Service": self._core.list_namespaced_service,
+            "ConfigMap": self._core.list_namespaced_config_map,
+        }
+        if kind not in typed:
+            raise ValueError(f"list_labeled: unsupported kind {kind!r}")
+        result = self._call(typed[kind], namespace, label_selector=selector)
+        out = []
+        for item in result.items:
+            obj = self._sanitize(item)
+            obj.setdefault("kind", kind)  # list items carry no kind
+            out.append(obj)
+        return out
+
+    def helm_release_secrets(self, release, namespace):
+        result = self._call(self._core.list_namespaced_secret, namespace, label_selector=f"owner=helm,name={release}")
+        return [self._sanitize(s) for s in result.items]
+
+
+# --- Helm's release record --------------------------------------------------------------------
+
+
+@dataclass
+class HelmRelease:
+    """One revision of a Helm release as Helm stores it (``sh.helm.release.v1.<name>.v<N>``)."""
+
+    name: str
+    namespace: str
+    revision: int
+    status: str  # deployed | superseded | failed | uninstalling | pending-* …
+    config: dict[str, Any]  # the user-supplied values (-f/--set), merged by Helm
+    chart_values: dict[str, Any]  # the chart's values.yaml at install time
+    chart_version: str
+    manifest: str
+
+
+def decode_release(secret: Obj) -> HelmRelease:
+    """Decode a Helm release Secret: ``data.release`` is base64 (the Secret's own encoding) of
+    base64 of gzip of the release JSON (Helm's ``storage/driver`` encoding)."""
+    import base64
+    import gzip
+    import json
+
+    meta = secret.get("metadata") or {}
+    where = f"Secret/{meta.get('name', '?')} in {meta.get('namespace', 'default')}"
+    raw = (secret.get("data") or {}).get("release")
+    if not isinstance(raw, str) or not raw:
+        raise ClusterError(f"{where}: no data.release; not a Helm release Secret")
+    try:
+        inner = base64.b64decode(base64.b64decode(raw))
+        if inner[:2] == b"\x1f\x8b":
+            inner = gzip.decompress(inner)
+        rel = json.loads(inner)
+    except (ValueError, OSError) as exc:
+        raise ClusterError(f"{where}: data.release is not a Helm release record ({exc})") from None
+    if not isinstance(rel, dict):
+        raise ClusterError(f"{where}: data.release is not a Helm release record")
+    chart = rel.get("chart") or {}
+    return HelmRelease(
+        name=str(rel.get("name", "")),
+        namespace=str(rel.get("namespace", meta.get("namespace", ""))),
+        revision=int(rel.get("version") or 0),
+        status=str((rel.get("info") or {}).get("status", "")),
+        config=dict(rel.get("config") or {}),
+        chart_values=dict(chart.get("values") or {}),
+        chart_version=str((chart.get("metadata") or {}).get("version", "")),
+        manifest=str(rel.get("manifest", "")),
+    )
+
+
+def deployed_release(cluster: Cluster, release: str, namespace: str) -> HelmRelease:
+    """The release's current revision (status ``deployed``; else the newest one), or ClusterError."""
+    secrets = cluster.helm_release_secrets(release, namespace)
+    if not secrets:
+        raise ClusterError(
+            f"no Helm release {release!r} in namespace {namespace} (no Secret labelled owner=helm,name={release}); "
+            "check --release/--namespace, or Helm's storage driver (only the default 'secret' driver is read)"
+        )
+    revisions = sorted((decode_release(s) for s in secrets), key=lambda r: r.revision)
+    deployed = [r for r in revisions if r.status == "deployed"]
+    return (deployed or revisions)[-1]

@@ -287,3 +287,31 @@ def plan_files(
     old_objects = render_objects(chart, old_values, release, namespace, f"OLD ({old})")
     new_objects = render_objects(chart, new_values, release, namespace, f"NEW ({new})")
     return make_plan(old_objects, new_objects)
+
+
+# --- the deployed release as OLD (Helm's release record in the cluster) -----------------------
+
+
+def deployed_objects(manifest: str, label: str) -> list[dict]:
+    """The objects of a release's stored manifest (what Helm applied; hooks are stored apart)."""
+    from generator.kube.render import is_test_hook, parse_manifests
+
+    try:
+        return [dict(obj) for obj in parse_manifests({"manifest.yaml": manifest}) if not is_test_hook(obj)]
+    except InvalidInput as exc:
+        raise InvalidInput(f"{label}: {exc.message}") from exc
+
+
+def plan_deployed(
+    cluster: Any, new: Path, base: list[Path], chart: Path, release: str, namespace: str, add: list[Path] | None = None
+) -> tuple[Plan, str]:
+    """Plan NEW against what the release has deployed now: the manifest of its current revision,
+    read from Helm's release Secret, so the user's old values file is not needed.
+    Returns the plan and a one-line description of the revision it compared against."""
+    from generator.kube.cluster import deployed_release
+
+    rel = deployed_release(cluster, release, namespace)
+    label = f"release {release} revision {rel.revision} ({rel.status}, chart {rel.chart_version})"
+    old_objects = deployed_objects(rel.manifest, label)
+    new_objects = render_objects(chart, layered_values(base, new, add), release, namespace, f"NEW ({new})")
+    return make_plan(old_objects, new_objects), label

@@ -1,0 +1,86 @@
+"""Metrics: the optional PodMonitor (monitoring.coreos.com/v1) for the update job, admitted by a
+real kube-apiserver with the prometheus-operator CRDs installed (from the pinned Go module,
+scripts/kube-tools.sh), and absent unless enabled."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import ENV_VALUES
+from support.generated import generated_example_files
+from support.kube import TOOLS, KubeEnv, helm_binary, installable_chart, kube_env, missing_or_fail, wait_until  # noqa: F401
+
+pytestmark = pytest.mark.kube
+
+NS = "ranker-metrics"
+CRDS = TOOLS / "prometheus-operator-crds"
+ON = ("--set", "metrics.enabled=true", "--set", "metrics.podMonitor.enabled=true", "--set", "metrics.podMonitor.labels.release=prom")
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory) -> Path:
+    return installable_chart(tmp_path_factory.mktemp("chart"))
+
+
+@pytest.fixture(scope="module")
+def monitoring_crds(kube_env) -> None:
+    if not (CRDS / "monitoring.coreos.com_podmonitors.yaml").is_file():
+        missing_or_fail(f"{CRDS} has no PodMonitor CRD (scripts/kube-tools.sh crds)")
+    kube_env.kubectl("apply", "--server-side", "-f", str(CRDS))
+    wait_until(
+        lambda: any(c["type"] == "Established" and c["status"] == "True"
+                    for c in (kube_env.get("crd", "podmonitors.monitoring.coreos.com") or {}).get("status", {}).get("conditions") or []),
+        60, "the PodMonitor CRD to be established",
+    )
+
+
+def rendered(chart: Path, *extra: str) -> list[dict]:
+    files = generated_example_files("dev")
+    done = subprocess.run(
+        [str(helm_binary()), "template", "ranker", str(chart), "-f", str(ENV_VALUES["dev"]), "-f", str(files["update"]), *extra],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+def test_no_monitor_and_no_reporter_unless_enabled(chart):
+    objects = rendered(chart)
+    assert not [o for o in objects if o["kind"] == "PodMonitor"]
+    for fd in (o for o in objects if o["kind"] == "FlinkDeployment"):
+        assert not any(k.startswith("metrics.reporter.") for k in fd["spec"]["flinkConfiguration"])
+
+
+def test_enabling_metrics_leaves_the_finished_bootstrap_spec_identical(chart):
+    def bootstrap(objects):
+        return next(o for o in objects if o["kind"] == "FlinkDeployment" and o["metadata"]["labels"]["app.kubernetes.io/component"] == "bootstrap")
+
+    assert bootstrap(rendered(chart, *ON))["spec"] == bootstrap(rendered(chart))["spec"]
+
+
+def test_pod_monitor_is_admitted_by_the_api_server_with_the_prometheus_operator_crds(kube_env, chart, monitoring_crds):
+    env: KubeEnv = kube_env
+    env.namespace(NS)
+    files = generated_example_files("dev")
+    env.helm("upgrade", "--install", "ranker", str(chart), "-n", NS, "-f", str(ENV_VALUES["dev"]), "-f", str(files["update"]), *ON)
+    monitors = env.items("podmonitor.monitoring.coreos.com", NS, "app.kubernetes.io/instance=ranker")
+    assert len(monitors) == 1
+    monitor = monitors[0]
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    # stored as rendered: nothing pruned by the CRD's structural schema
+    assert monitor["spec"]["podMetricsEndpoints"] == [{"portNumber": 9249, "path": "/", "interval": "30s"}]
+    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "update"
+    update = env.items("flinkdeployment.flink.apache.org", NS, "app.kubernetes.io/component=update")[0]
+    conf = update["spec"]["flinkConfiguration"]
+    assert conf["metrics.reporter.prom.factory.class"] == "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+    assert conf["metrics.reporter.prom.port"] == "9249"
+    # the scrape port is let through the release's NetworkPolicy
+    flink_np = next(n for n in env.items("networkpolicy.networking.k8s.io", NS, "app.kubernetes.io/instance=ranker")
+                    if n["metadata"]["name"].endswith("-flink"))
+    ports = [p["port"] for rule in flink_np["spec"]["ingress"] for p in rule.get("ports") or []]
+    assert 9249 in ports
+    env.helm("uninstall", "ranker", "-n", NS)
