@@ -136,6 +136,8 @@ def test_status_follows_the_lifecycle_and_names_the_next_step(kube_env, chart, s
 
 def test_status_watch_refreshes_until_the_batch_stage_finishes(kube_env, chart):
     env: KubeEnv = kube_env
+    # the steady state has no bootstrap: bring it back as a deliberate re-bootstrap does (README)
+    install(env, chart, "update", "--set", "stages.bootstrap.enabled=true")
     set_job_state(env, "bootstrap", "RUNNING")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from generator.cli import main; main()", "status", "--release", RELEASE, "-n", NS, "--watch",
@@ -155,6 +157,7 @@ def test_status_watch_refreshes_until_the_batch_stage_finishes(kube_env, chart):
     assert len(reports) >= 2
     assert stages(reports[0])["bootstrap"]["phase"] == "running"
     assert stages(reports[-1])["bootstrap"]["phase"] == "done"
+    install(env, chart, "update")  # back to the steady state for the tests after this one
 
 
 # --- savepoints from real FlinkStateSnapshot objects --------------------------------------
@@ -324,17 +327,18 @@ def test_check_cluster_red_then_green(kube_env, snapshot_crd):
     assert rc == 1
     assert checks["cluster.crd"]["status"] == "pass", checks["cluster.crd"]
     assert checks["cluster.operator"]["status"] == "fail" and "no flink-kubernetes-operator" in checks["cluster.operator"]["reason"]
-    assert checks["cluster.secrets"]["status"] == "fail" and "ranker-redis does not exist" in checks["cluster.secrets"]["reason"]
+    # values/prod.yaml: Metarank's S3 client needs static keys from the Secret ranker-s3
+    assert checks["cluster.secrets"]["status"] == "fail" and f"{namespace}/ranker-s3 does not exist" in checks["cluster.secrets"]["reason"]
 
     env.namespace("flink-operator")
     env.apply(operator_deployment())
-    env.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ranker-redis", "namespace": namespace},
-               "stringData": {"wrong-key": "x"}})
+    env.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ranker-s3", "namespace": namespace},
+               "stringData": {"AWS_ACCESS_KEY_ID": "key-id"}})
     rc, checks = check_cluster(env, namespace, [prod])
-    assert rc == 1 and "lacks key(s) redis-password" in checks["cluster.secrets"]["reason"]
+    assert rc == 1 and "lacks key(s) AWS_SECRET_ACCESS_KEY" in checks["cluster.secrets"]["reason"]
 
-    env.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ranker-redis", "namespace": namespace},
-               "stringData": {"redis-password": "x"}})
+    env.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ranker-s3", "namespace": namespace},
+               "stringData": {"AWS_ACCESS_KEY_ID": "key-id", "AWS_SECRET_ACCESS_KEY": "key-secret"}})
     wait_until(lambda: (env.get("deployment.apps", "flink-kubernetes-operator", "flink-operator") or {}).get("status", {}).get("readyReplicas"),
                120, "the operator Deployment's pod reported ready by kwok")
     rc, checks = check_cluster(env, namespace, [prod])

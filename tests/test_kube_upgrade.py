@@ -3,7 +3,8 @@ Flink operator (scripts/kube-up.sh; namespace ``ranker-ops`` is watched by the o
 
 README ("Upgrading"): a config change reaches the update job through the config checksum in its
 podTemplate and an image change through ``spec.image``; either is an UPGRADE for the operator
-(which takes it with ``upgradeMode: savepoint``), while the FINISHED bootstrap stays untouched.
+(which takes it with ``upgradeMode: savepoint``). The steady state lets the FINISHED bootstrap
+leave the release, so no later change can re-run it.
 ``helm rollback`` re-applies the old spec; ``helm uninstall`` keeps the Flink ServiceAccount, Role
 and RoleBinding (``helm.sh/resource-policy: keep``).
 """
@@ -33,25 +34,38 @@ def chart(tmp_path_factory) -> Path:
     return installable_chart(tmp_path_factory.mktemp("chart"))
 
 
-@pytest.fixture(scope="module")
-def installed(kube_env, chart) -> dict[str, str]:
-    """The steady state installed in one step; returns {component: FlinkDeployment name}."""
-    env: KubeEnv = kube_env
-    env.namespace(NS)
-    upgrade(env, chart)
-    names = {}
-    for component in ("bootstrap", "update"):
-        items = env.items(FD, NS, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}")
-        assert len(items) == 1
-        names[component] = items[0]["metadata"]["name"]
-        wait_until(lambda n=names[component]: reconciled(env, n), 180, f"the operator to reconcile {names[component]}")
-    return names
-
-
 def upgrade(env: KubeEnv, chart: Path, *extra: str, values: Path | None = None) -> None:
     files = generated_example_files("dev")
     env.helm("upgrade", "--install", RELEASE, str(chart), "-n", NS, "-f", str(ENV_VALUES["dev"]),
              "-f", str(values or files["update"]), *extra)
+
+
+def fd_names(env: KubeEnv, component: str) -> list[str]:
+    items = env.items(FD, NS, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}")
+    return [i["metadata"]["name"] for i in items if not i["metadata"].get("deletionTimestamp")]
+
+
+@pytest.fixture(scope="module")
+def installed(kube_env, chart) -> dict[str, Any]:
+    """The api step (bootstrap + api), then the steady state, as README's lifecycle applies them;
+    returns the FlinkDeployment names and the revision that installed the steady state."""
+    env: KubeEnv = kube_env
+    env.namespace(NS)
+    upgrade(env, chart, values=generated_example_files("dev")["api"])
+    [bootstrap] = fd_names(env, "bootstrap")
+    assert fd_names(env, "update") == []
+    upgrade(env, chart)
+    [update] = fd_names(env, "update")
+    wait_until(lambda: reconciled(env, update), 180, f"the operator to reconcile {update}")
+    history = yaml.safe_load(env.helm("history", RELEASE, "-n", NS, "-o", "yaml").stdout)
+    return {"bootstrap": bootstrap, "update": update, "steady_revision": history[-1]["revision"]}
+
+
+def test_the_steady_state_lets_the_finished_bootstrap_leave_the_release(kube_env, installed):
+    env: KubeEnv = kube_env
+    manifest = [d for d in yaml.safe_load_all(env.helm("get", "manifest", RELEASE, "-n", NS).stdout) if d]
+    assert [d["metadata"]["name"] for d in manifest if d["kind"] == "FlinkDeployment"] == [installed["update"]]
+    assert fd_names(env, "bootstrap") == []  # deleted (or on its way out) by Helm
 
 
 def reconciled(env: KubeEnv, name: str) -> dict[str, Any] | None:
@@ -77,10 +91,9 @@ def checksum(fd: dict[str, Any]) -> str | None:
     return None
 
 
-def test_config_change_upgrades_the_update_job_and_leaves_the_bootstrap_alone(kube_env, chart, installed, tmp_path):
+def test_config_change_upgrades_the_update_job_with_a_savepoint(kube_env, chart, installed, tmp_path):
     env: KubeEnv = kube_env
     update_before = env.get(FD, installed["update"], NS)
-    boot_before = env.get(FD, installed["bootstrap"], NS)
     assert update_before["spec"]["job"]["upgradeMode"] == "savepoint"
     changed = yaml.safe_load(generated_example_files("dev")["update"].read_text())
     assert "refresh: 1h" in changed["ranking"]["config"]
@@ -92,25 +105,19 @@ def test_config_change_upgrades_the_update_job_and_leaves_the_bootstrap_alone(ku
     update_after = env.get(FD, installed["update"], NS)
     assert checksum(update_after) and checksum(update_after) != checksum(update_before)
     assert update_after["metadata"]["generation"] > update_before["metadata"]["generation"]
-    assert env.get(FD, installed["bootstrap"], NS)["metadata"]["generation"] == boot_before["metadata"]["generation"]
     events = wait_until(lambda: spec_changed_events(env, installed["update"]), 120, "the operator's SpecChanged event")
     assert any("UPGRADE" in e.get("message", "") for e in events), [e.get("message") for e in events]
-    assert not spec_changed_events(env, installed["bootstrap"])
+    assert fd_names(env, "bootstrap") == []  # nothing brought the finished bootstrap back
 
 
-def test_image_change_upgrades_the_update_job_when_the_bootstrap_is_pinned(kube_env, chart, installed):
+def test_image_change_upgrades_the_update_job_and_cannot_re_run_the_bootstrap(kube_env, chart, installed):
     env: KubeEnv = kube_env
-    boot_before = env.get(FD, installed["bootstrap"], NS)
-    old_image = boot_before["spec"]["image"]
-    old_tag = old_image.rsplit(":", 1)[1]
     seen_before = {e["metadata"]["name"] for e in spec_changed_events(env, installed["update"])}
-    upgrade(env, chart, "--set", "image.tag=0.4.1-test", "--set", f"stages.bootstrap.image.tag={old_tag}")
+    upgrade(env, chart, "--set", "image.tag=0.4.1-test")
 
     update_after = env.get(FD, installed["update"], NS)
     assert update_after["spec"]["image"].endswith(":0.4.1-test")
-    boot_after = env.get(FD, installed["bootstrap"], NS)
-    assert boot_after["spec"]["image"] == old_image
-    assert boot_after["metadata"]["generation"] == boot_before["metadata"]["generation"]
+    assert fd_names(env, "bootstrap") == []
 
     def new_upgrade_event():
         fresh = [e for e in spec_changed_events(env, installed["update"])
@@ -120,16 +127,17 @@ def test_image_change_upgrades_the_update_job_when_the_bootstrap_is_pinned(kube_
     wait_until(new_upgrade_event, 120, "an UPGRADE SpecChanged event for the image change")
 
 
-def test_rollback_reapplies_the_first_revision_spec(kube_env, chart, installed):
+def test_rollback_reapplies_the_first_steady_state_spec(kube_env, chart, installed):
     env: KubeEnv = kube_env
-    first = [d for d in yaml.safe_load_all(env.helm("get", "manifest", RELEASE, "-n", NS, "--revision", "1").stdout) if d]
+    revision = str(installed["steady_revision"])
+    first = [d for d in yaml.safe_load_all(env.helm("get", "manifest", RELEASE, "-n", NS, "--revision", revision).stdout) if d]
     first_update = next(d for d in first if d["kind"] == "FlinkDeployment" and d["metadata"]["name"] == installed["update"])
-    env.helm("rollback", RELEASE, "1", "-n", NS)
+    env.helm("rollback", RELEASE, revision, "-n", NS)
     live = env.get(FD, installed["update"], NS)
     assert live["spec"]["image"] == first_update["spec"]["image"]
     assert checksum(live) == checksum(first_update)
     history = yaml.safe_load(env.helm("history", RELEASE, "-n", NS, "-o", "yaml").stdout)
-    assert history[-1]["status"] == "deployed" and "Rollback to 1" in history[-1]["description"]
+    assert history[-1]["status"] == "deployed" and f"Rollback to {revision}" in history[-1]["description"]
 
 
 def test_uninstall_keeps_the_flink_rbac_while_the_operator_holds_the_update_job_for_its_savepoint(kube_env, chart, installed):
