@@ -65,8 +65,10 @@ def test_side_venvs_hold_exactly_the_pinned_packages(which):
 
 def test_setup_installs_every_venv_with_its_constraints_and_a_pinned_pip():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
-    installs = [line.strip() for line in setup.splitlines() if re.match(r"\s*\.venv[\w-]*/bin/python -m pip install", line)]
-    assert installs
-    for line in installs:
-        assert "-c constraints/" in line or '"pip==$PIP_VERSION"' in line, line
+    pip_installs = [line.strip() for line in setup.splitlines() if "-m pip install" in line]
+    assert pip_installs == ['"$dir/bin/python" -m pip install --quiet "pip==$PIP_VERSION"',
+                            '"$dir/bin/python" -m pip install --quiet -c "$pins" "$@"']
+    calls = {m[1]: m[2] for m in re.finditer(r"venv (\.venv[\w-]*) (constraints/\w+\.txt) ", setup)}
+    assert calls == {".venv": "constraints/main.txt", ".venv-checkov": "constraints/checkov.txt", ".venv-tune": "constraints/tune.txt"}
+    assert re.search(r"^PIP_VERSION=\d+(\.\d+)+ ", setup, re.M)
     assert "--upgrade" not in setup
