@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from support import ENV_VALUES
+from support import CHART, ENV_VALUES
 from support.generated import STEPS, generated_example_files
-from support.kube import RUN_ID, KubeEnv, installable_chart, kube_env, release_secret_json, wait_until  # noqa: F401
+from support.kube import RUN_ID, KubeEnv, kube_env, release_secret_json, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.kube
 
@@ -27,8 +27,9 @@ RELEASE = f"ranker-{RUN_ID}"
 
 
 @pytest.fixture(scope="module")
-def chart(tmp_path_factory) -> Path:
-    return installable_chart(tmp_path_factory.mktemp("chart"))
+def chart() -> Path:
+    """The chart as shipped: no remote dependency to fetch (the operator is installed apart)."""
+    return CHART
 
 
 def resource(obj: dict[str, Any]) -> str:

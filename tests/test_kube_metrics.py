@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import ENV_VALUES
+from support import CHART, ENV_VALUES
 from support.generated import generated_example_files
-from support.kube import TOOLS, KubeEnv, helm_binary, installable_chart, kube_env, missing_or_fail, wait_until  # noqa: F401
+from support.kube import TOOLS, KubeEnv, helm_binary, kube_env, missing_or_fail, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.kube
 
@@ -22,8 +22,9 @@ ON = ("--set", "metrics.enabled=true", "--set", "metrics.podMonitor.enabled=true
 
 
 @pytest.fixture(scope="module")
-def chart(tmp_path_factory) -> Path:
-    return installable_chart(tmp_path_factory.mktemp("chart"))
+def chart() -> Path:
+    """The chart as shipped: no remote dependency to fetch (the operator is installed apart)."""
+    return CHART
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from support import ENV_VALUES, REPO, require_shared
+from support import CHART, ENV_VALUES, REPO, require_shared
 from support.generated import generated_example_files
-from support.kube import KubeEnv, installable_chart, kube_env, shared_dir, wait_until  # noqa: F401
+from support.kube import KubeEnv, kube_env, shared_dir, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.kube
 
@@ -42,8 +42,9 @@ def cli(env: KubeEnv, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="module")
-def chart(tmp_path_factory) -> Path:
-    return installable_chart(tmp_path_factory.mktemp("chart"))
+def chart() -> Path:
+    """The chart as shipped: no remote dependency to fetch (the operator is installed apart)."""
+    return CHART
 
 
 @pytest.fixture(scope="module")

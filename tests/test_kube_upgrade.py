@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from support import ENV_VALUES
+from support import CHART, ENV_VALUES
 from support.generated import generated_example_files
-from support.kube import RUN_ID, KubeEnv, installable_chart, kube_env, wait_until  # noqa: F401
+from support.kube import RUN_ID, KubeEnv, kube_env, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.kube
 
@@ -30,8 +30,9 @@ CHECKSUM = "checksum/config"
 
 
 @pytest.fixture(scope="module")
-def chart(tmp_path_factory) -> Path:
-    return installable_chart(tmp_path_factory.mktemp("chart"))
+def chart() -> Path:
+    """The chart as shipped: no remote dependency to fetch (the operator is installed apart)."""
+    return CHART
 
 
 def upgrade(env: KubeEnv, chart: Path, *extra: str, values: Path | None = None) -> None:

@@ -185,13 +185,6 @@ def kube_env() -> Any:
 # --- the chart as Helm installs it ------------------------------------------------------------
 
 
-def installable_chart(tmp: Path) -> Path:
-    """The chart the Helm CLI installs: charts/ranker itself, as a user's clone has it (it has no
-    remote dependency to fetch; the Flink operator is installed separately, by scripts/kube-up.sh
-    here). ``tmp`` is unused and kept for the fixtures' signature."""
-    return CHART
-
-
 def release_secret_json(secret: dict[str, Any]) -> dict[str, Any]:
     import gzip
 
