@@ -4,6 +4,7 @@ the engine's grouping flaw, the split, the folds, the search plan, NDCG and the 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,54 @@ def test_finished_lists_trial_ids_of_one_search_without_reading_them(tmp_path: P
     store.put("aaa-00003", {"x": 2})
     store.put("bbb-00000", {"x": 3})
     assert store.finished("aaa") == {"aaa-00000", "aaa-00003"}
+
+
+# -- issue 17: hostile dataset lines --------------------------------------------------------------
+
+
+def test_lines_the_engines_decoder_rejects_are_skipped_with_file_and_line_never_a_crash() -> None:
+    good = json.dumps(q(1, [1, 0], [1, 2, 3, 4], 2)).encode()
+    bad = [
+        json.dumps(q(2, [1, 0], ["a", 2, 3, 4], 2)).encode(),  # a string among the values
+        json.dumps(q(2, [True, 0], [1, 2, 3, 4], 2)).encode(),  # a boolean label
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than any recursion limit
+        b'{"group": 3, "labels": [1, NaN], "values": [1, 2, 3, 4], "columns": 2, "rows": 2}',  # not JSON (circe refuses it)
+        json.dumps({**q(4, [1, 0], [1, 2, 3, 4], 2), "group": 2**31}).encode(),  # beyond Scala's Int
+        json.dumps({**q(5, [1, 0], [1, 2, 3, 4], 2), "columns": True}).encode(),
+    ]
+    ds = parse_lines([("part.json", b"\n".join([good, *bad, good]))])
+    assert ds.queries == 2 and ds.dropped_count == len(bad)
+    assert ds.dropped == [
+        "part.json:2:1: values must be numbers",
+        "part.json:3:1: labels must be numbers",
+        "part.json:4:1: not JSON (nested too deeply)",
+        "part.json:5:1: not JSON (NaN is not JSON)",
+        "part.json:6:1: group must be an integer (32-bit)",
+    ]
+    assert ds.X.dtype == np.float32 and ds.X.shape == (4, 2)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"group":1,"labels":[1,0],"values":[1,2,1e308,4],"columns":2,"rows":2}', r"values\[2\] = 1e\+308 is outside the float32 range"),
+        (b'{"group":1,"labels":[1,0],"values":[1,2,3,1e400],"columns":2,"rows":2}', r"values\[3\] = inf is outside the float32 range"),
+        (b'{"group":1,"labels":[-1e39,0],"values":[1,2,3,4],"columns":2,"rows":2}', r"labels\[0\] = -1e\+39 is outside"),
+        (b'{"group":1,"labels":[1,0],"values":[1,' + b"9" * 400 + b',3,4],"columns":2,"rows":2}', r"values\[1\] = 9{20}… \(400 digits\) is outside"),
+    ],
+)
+def test_a_value_beyond_float32_is_an_error_naming_file_line_and_entry(line: bytes, message: str) -> None:
+    good = json.dumps(q(1, [1, 0], [1, 2, 3, 4], 2)).encode()
+    with pytest.raises(InvalidInput, match=r"^part\.json:2:1: " + message):
+        parse_lines([("part.json", good + b"\n" + line)])
+
+
+def test_a_fifo_among_the_dataset_files_is_refused_without_hanging(tmp_path: Path) -> None:
+    from generator.errors import UsageError
+
+    root = tmp_path / "dataset-xgb"
+    root.mkdir()
+    (root / "a.json").write_text(json.dumps(q(1, [1, 0], [1, 2, 3, 4], 2)) + "\n")
+    os.mkfifo(root / "b.json")
+    with pytest.raises(UsageError, match=r"b\.json: is a FIFO \(named pipe\), not a regular file; give a dataset file"):
+        load_dataset(Location(str(root)))

@@ -101,9 +101,48 @@ def write_files_atomic(directory: Path, files: dict[str, str]) -> list[Path]:
     return [directory / name for name in files]
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Replace one file with ``data`` through the gate (a symlink is written through); the
+    parent directory is created if missing. Returns ``path`` as given."""
+    path = Path(path)
+    real = _target(path)
+    _ensure_directory(real.parent)
+    temp = None
+    try:
+        temp = _stage(real.parent, real.name, data)
+        with _signals_blocked():
+            os.replace(temp, real)
+    except OSError as exc:
+        _discard([temp] if temp else [])
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        _discard([temp] if temp else [])
+        raise
+    return path
+
+
 def check_output(path: Path) -> None:
     """Refuse ``path`` as an output now (before slow work), with the same rules as the write."""
     _target(Path(path))
+
+
+#: What :func:`check_writable` writes and removes again: a directory on a full disk (or past the
+#: process's file size limit) fails here, before hours of work, instead of at the end.
+PROBE_BYTES = 64 * 1024
+
+
+def check_writable(directory: Path) -> None:
+    """Create ``directory`` if missing and prove that ``PROBE_BYTES`` can be written and synced
+    in it (the probe file is removed again); UsageError naming the directory otherwise."""
+    directory = Path(directory)
+    _ensure_directory(directory)
+    temp = None
+    try:
+        temp = _stage(directory, "write-probe", b"\0" * PROBE_BYTES)
+    except OSError as exc:
+        raise UsageError(f"{directory}: cannot write there: {exc.strerror or exc}; free space or choose another place") from None
+    finally:
+        _discard([temp] if temp else [])
 
 
 def _target(path: Path) -> Path:
@@ -141,10 +180,10 @@ def _ensure_directory(directory: Path) -> None:
         raise UsageError(f"{directory}: cannot create directory: {exc.strerror or exc}") from None
 
 
-def _stage(directory: Path, name: str, text: str) -> str:
+def _stage(directory: Path, name: str, text: str | bytes) -> str:
     fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

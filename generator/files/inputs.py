@@ -76,13 +76,14 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
-def open_regular(path: Path | str, what: str = "file") -> BinaryIO:
+def open_regular(path: Path | str, what: str = "file", register: bool = True) -> BinaryIO:
     """Open ``path`` for reading in binary mode if it is a regular file; UsageError otherwise.
 
     ``O_NONBLOCK`` makes ``open`` return at once for a FIFO without a writer (and for devices
     that would block); ``fstat`` on the open descriptor then decides, so there is no window
     between checking and opening. For a regular file the flag is cleared again (it has no effect
-    on regular files anyway)."""
+    on regular files anyway). ``register=False`` reads a file the command is about to replace
+    (a backup copy of its own output), which must not count as an input."""
     name = str(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -102,7 +103,8 @@ def open_regular(path: Path | str, what: str = "file") -> BinaryIO:
         kind = _kind(st.st_mode)
         if kind is not None:
             raise UsageError(f"{name}: is {kind}, not a regular file; give a {what}")
-        _INPUTS.add((st.st_dev, st.st_ino))
+        if register:
+            _INPUTS.add((st.st_dev, st.st_ino))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -126,14 +128,25 @@ class Bounded:
     too_large: bool
 
 
-def read_bounded(path: Path | str, what: str, max_bytes: int) -> Bounded:
+def read_bounded(path: Path | str, what: str, max_bytes: int, register: bool = True) -> Bounded:
     """At most ``max_bytes`` of a regular file; ``too_large`` when it holds more."""
-    with open_regular(path, what) as handle:
+    chunks: list[bytes] = []
+    total = 0
+    with open_regular(path, what, register) as handle:
         try:
-            data = handle.read(max_bytes + 1)
+            while total <= max_bytes:  # in chunks: a large bound never allocates the bound up front
+                chunk = handle.read(min(_CHUNK, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
         except OSError as exc:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = b"".join(chunks)
     return Bounded(data[:max_bytes], len(data) > max_bytes)
+
+
+_CHUNK = 16 * 1024 * 1024
 
 
 def read_text(path: Path | str, what: str, max_bytes: int = MAX_YAML_BYTES) -> str:

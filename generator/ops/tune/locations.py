@@ -8,14 +8,19 @@ chain (environment, profile, web identity), never from a message or a report.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.errors import InvalidInput
+from generator.files.atomic import write_bytes_atomic
+from generator.files.inputs import read_bounded
 from generator.ops.s3 import S3Location, S3Settings, describe_client_error, is_not_found, is_s3_uri, make_client
 from generator.values.model import local_path
+
+#: Largest single file tune reads (a dataset part file, a model): Flink's FileSink rolls part
+#: files at 128 MiB by default; anything near this bound is not a dataset file.
+MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 
 
 @dataclass
@@ -74,11 +79,18 @@ class Location:
             for name in files:
                 if name.endswith(suffix):
                     full = Path(dirpath) / name
-                    out.append((str(full.relative_to(root)), full.stat().st_size))
+                    try:
+                        size = full.stat().st_size
+                    except OSError:  # a dangling symlink: reading it says so
+                        size = 0
+                    out.append((str(full.relative_to(root)), size))
         return sorted(out)
 
-    def read(self) -> bytes | None:
-        """The bytes of this file, None when it does not exist."""
+    def read(self, *, is_input: bool = False, max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> bytes | None:
+        """The bytes of this file, None when it does not exist. A local file goes through the
+        input gate (a FIFO, a device or a directory is a usage error, never a hang; at most
+        ``max_bytes``); ``is_input`` registers it as one of the command's inputs, which the
+        output gate then refuses to replace (the dataset files)."""
         if self.is_s3:
             loc = self._s3()
             try:
@@ -88,10 +100,12 @@ class Location:
                     return None
                 raise InvalidInput(describe_client_error(exc, f"reading {self.uri}")) from None
         path = self._path()
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
+        if not os.path.lexists(path):
             return None
+        got = read_bounded(path, what, max_bytes, register=is_input)
+        if got.too_large:
+            raise InvalidInput(f"{path}: {what} is larger than {max_bytes // (1024 * 1024)} MiB; refusing to read it")
+        return got.data
 
     def write(self, data: bytes) -> None:
         """Write this file whole: S3 PUT (atomic per object) or a local atomic replace."""
@@ -102,19 +116,9 @@ class Location:
             except Exception as exc:  # noqa: BLE001
                 raise InvalidInput(describe_client_error(exc, f"writing {self.uri}")) from None
             return
-        path = self._path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)  # same directory: a reader sees the old file or the new one
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        # the output gate: atomic replace in the same directory (a reader sees the old file or the
+        # new one), a symlink written through, never an input, a device, a FIFO or a directory
+        write_bytes_atomic(self._path(), data)
 
     def delete_tree(self) -> int:
         """Delete every file below this location; returns how many."""
