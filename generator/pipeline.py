@@ -43,6 +43,7 @@ class ValidationResult:
 
 def validate_config(path: Path, env: str | None = None, env_file: Path | None = None) -> ValidationResult:
     from generator.values.derive import build_deployment
+    from generator.config.embed import embedded_config
     from generator.config.loader import read_config
     from generator.config.rules import check_engine, check_environment, check_semantics
     from generator.config.schema import check_structure
@@ -62,7 +63,10 @@ def validate_config(path: Path, env: str | None = None, env_file: Path | None = 
         result.diagnostics.extend(check_environment(doc, profile))
     result.diagnostics.extend(check_engine(doc, profile))
     if result.ok:
-        result.deployment = build_deployment(doc, display, profile)
+        embedded, problems = embedded_config(doc)  # what the ConfigMap holds: no comments
+        result.diagnostics.extend(problems)
+        if embedded is not None:
+            result.deployment = build_deployment(doc, display, profile, config_text=embedded)
     return _finish(result)
 
 

@@ -27,6 +27,8 @@ from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG
 from generator.config import loader
+from generator.config.embed import engine_text
+from generator.config.loader import parse_text
 from generator.cli import app
 from generator.values.emit import render_values
 from generator.errors import RankerError
@@ -78,7 +80,8 @@ def check_pipeline(workdir: Path, raw: bytes) -> None:
         texts = render_values(result.deployment)
         assert sorted(texts) == STEP_FILES
         config_back = yaml.load(texts["api.yaml"], Loader=yaml.CSafeLoader)["ranking"]["config"]
-        assert config_back == raw.decode("utf-8")
+        assert config_back == engine_text(raw.decode("utf-8"))  # the config without its comments
+        assert parse_text(config_back).data == parse_text(raw.decode("utf-8")).data
     else:
         assert result.deployment is None
 

@@ -22,13 +22,17 @@ from generator.values.model import (
 REDIS_DEFAULT_PORT = 6379
 
 
-def build_deployment(doc: LoadedDocument, config_file: str, env: EnvProfile | None) -> Deployment:
+def build_deployment(
+    doc: LoadedDocument, config_file: str, env: EnvProfile | None, config_text: str | None = None
+) -> Deployment:
+    """``config_text``: what the ConfigMap holds (``config.embed.embedded_config``: the config
+    without comments); the document's own text when not given."""
     data = doc.data
     bootstrap = data["bootstrap"]
     inference = data["inference"]
     return Deployment(
         config_file=config_file,
-        config_text=doc.text or "",
+        config_text=(doc.text or "") if config_text is None else config_text,
         config_sha256=doc.sha256,
         config=data,
         storage=StorageLayout(str(bootstrap["workdir"]).rstrip("/") or "/"),

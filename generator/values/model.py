@@ -127,7 +127,7 @@ class EnvProfile:
 @dataclass(frozen=True)
 class Deployment:
     config_file: str  # as given on the command line (provenance only)
-    config_text: str  # verbatim; becomes the ConfigMap
+    config_text: str  # the config without comments (config/embed.py); becomes the ConfigMap
     config_sha256: str
     config: dict[str, Any] = field(repr=False, hash=False, compare=False)  # parsed, validated
     storage: StorageLayout = field(default=StorageLayout(""))
