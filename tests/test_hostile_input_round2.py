@@ -96,3 +96,74 @@ def test_a_model_named_like_a_yaml_scalar_is_trained_under_the_key_the_engine_re
                    if o["kind"] == "Job" and o["metadata"]["labels"]["app.kubernetes.io/component"] == "train"]
         assert name in engine_keys, (env, engine_keys)
         assert trained == [name], (env, trained)
+
+
+# --- 3. render refuses what the API server refuses ------------------------------------------
+
+GENERATED = CHART / "tests" / "values" / "generated"  # gen examples/config.yml --env prod (kept current)
+
+
+def render_cli(*args, release: str = "ranker"):
+    return invoke("render", "--chart", CHART, "--release", release, *args)
+
+
+def test_render_refuses_a_configmap_over_one_mib_once_with_the_limit(tmp_path):
+    big = tmp_path / "big.yaml"
+    config = yaml.safe_load(GENERATED.joinpath("update.yaml").read_text())["ranking"]["config"]
+    big.write_text(yaml.safe_dump({"ranking": {"config": config + "\n# " + "x" * (1024 * 1024) + "\n"}}))
+    result = render_cli("-f", ENV_VALUES["prod"], "-f", GENERATED / "update.yaml", "-f", big, "-o", tmp_path / "out.yaml")
+    assert result.exit_code == 1, result.output
+    assert "the API server accepts at most 1048576 (1 MiB)" in result.output
+    assert result.output.count("1048576") == 1
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_api_server_rules_refuse_big_configmaps_and_a_mount_path_used_twice():
+    from generator.kube.render import Manifest, validate_manifests
+
+    configmap = Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                          "data": {"config.yml": "x" * (1024 * 1024)}}, "t")
+    mounts = [{"name": "config", "mountPath": "/config"}, {"name": "shared", "mountPath": "/config"}]
+    pod = {"containers": [{"name": "api", "image": "i", "volumeMounts": mounts}],
+           "volumes": [{"name": "config", "emptyDir": {}}, {"name": "shared", "emptyDir": {}}]}
+    deployment = Manifest({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                           "spec": {"selector": {"matchLabels": {"a": "b"}},
+                                    "template": {"metadata": {"labels": {"a": "b"}}, "spec": pod}}}, "t")
+    result = validate_manifests([configmap, deployment], kube_versions=("1.29", "1.34"))
+    assert result.problems == [
+        "ConfigMap/c (t): Kubernetes API server: ConfigMap data is 1,048,586 bytes: the API server accepts at most 1,048,576 (1 MiB)",
+        "Deployment/d (t): Kubernetes API server: spec.template.spec.containers[api].volumeMounts: mountPath '/config' is used 2 times (must be unique)",
+    ]
+    fd = {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment", "metadata": {"name": "f"},
+          "spec": {"podTemplate": {"spec": pod}}}
+    from generator.kube.schemas import api_server_errors
+
+    assert api_server_errors(fd) == [
+        "spec.podTemplate.spec.containers[api].volumeMounts: mountPath '/config' is used 2 times (must be unique)"
+    ]
+
+
+@pytest.mark.parametrize("mount", ["/config", "/config/", "/tmp", "/config/shared"])
+def test_render_refuses_a_shared_volume_on_a_mount_point_the_chart_uses(tmp_path, mount):
+    shared = tmp_path / "shared.yaml"
+    shared.write_text(yaml.safe_dump({"sharedVolume": {"enabled": True, "existingClaim": "rwx", "mountPath": mount}}))
+    result = render_cli("-f", ENV_VALUES["prod"], "-f", GENERATED / "update.yaml", "-f", shared, "-o", tmp_path / "o.yaml")
+    assert result.exit_code == 1, result.output
+    assert f'sharedVolume.mountPath "{mount}" is a mount point the chart already uses' in result.output
+    assert "ranker: 1 problem(s)" in result.output
+
+
+def test_render_refuses_a_release_name_starting_with_a_digit_once_when_a_service_renders(tmp_path):
+    result = render_cli("-f", ENV_VALUES["prod"], "-f", GENERATED / "update.yaml", "-o", tmp_path / "o.yaml", release="123")
+    assert result.exit_code == 1, result.output
+    assert 'release name "123": the api Service would be named "123-ranker-api", but a Service name must start with a letter' in result.output
+    assert "ranker: 1 problem(s)" in result.output
+
+
+@pytest.mark.parametrize("release", ["123", "1e3", "0x1f"])
+def test_a_release_name_yaml_reads_as_a_number_renders_string_labels(tmp_path, release):
+    result = render_cli("-f", ENV_VALUES["prod"], "-f", GENERATED / "bootstrap.yaml", "-o", tmp_path / "o.yaml", release=release)
+    assert result.exit_code == 0, result.output
+    for obj in yaml.safe_load_all((tmp_path / "o.yaml").read_text()):
+        if obj:
+            assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == release

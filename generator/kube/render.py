@@ -126,7 +126,7 @@ def validate_manifests(
     """Check every object; FlinkDeployments without a CRD directory are reported, not passed."""
     from generator.kube.admission import admission_errors
     from generator.kube.crd import custom_resource_errors_from
-    from generator.kube.schemas import BUILTIN_KINDS, CUSTOM_KINDS, kind_of, validation_errors
+    from generator.kube.schemas import BUILTIN_KINDS, CUSTOM_KINDS, api_server_errors, kind_of, validation_errors
 
     check_validation_options(kube_versions, crd_dirs)
     result = Validation(tuple(kube_versions), tuple(crd_dirs))
@@ -136,12 +136,14 @@ def validate_manifests(
         if pair in BUILTIN_KINDS:
             for version in kube_versions:
                 result.problems += [f"{obj.ref}: Kubernetes {version}: {e}" for e in validation_errors(obj, version)]
+            result.problems += [f"{obj.ref}: Kubernetes API server: {e}" for e in api_server_errors(obj)]  # any version
         elif pair in CUSTOM_KINDS:
             if not crd_dirs:
                 result.warnings.append(f"{obj.ref}: not checked against a CRD (give the operator's CRDs with --crds DIR)")
             for crd_dir in crd_dirs:
                 result.problems += [f"{obj.ref}: CRD {crd_dir}: {e}" for e in custom_resource_errors_from(obj, crd_dir)]
             result.problems += [f"{obj.ref}: operator admission: {e}" for e in admission_errors(obj)]
+            result.problems += [f"{obj.ref}: Kubernetes API server (the pods the operator creates): {e}" for e in api_server_errors(obj)]
         else:
             result.problems.append(f"{obj.ref}: {pair[0]} {pair[1]} is not a kind ranker renders")
     return result

@@ -80,6 +80,81 @@ def name_errors(obj: dict[str, Any]) -> list[str]:
     return errors
 
 
+#: ``k8s.io/api/core/v1.MaxSecretSize``: ValidateConfigMap and ValidateSecret refuse more data.
+MAX_DATA_BYTES = 1024 * 1024
+
+
+def api_server_errors(obj: dict[str, Any]) -> list[str]:
+    """What the API server's validation (pkg/apis/core/validation) refuses although the OpenAPI
+    schema allows it: ConfigMap/Secret data over 1 MiB, and in every pod (template) a mount path
+    or volume name used twice."""
+    errors = []
+    kind = obj.get("kind")
+    if kind in ("ConfigMap", "Secret"):
+        size = _data_bytes(obj)
+        if size > MAX_DATA_BYTES:
+            errors.append(
+                f"{kind} data is {size:,} bytes: the API server accepts at most {MAX_DATA_BYTES:,} (1 MiB)"
+            )
+    for where, pod in pod_specs(obj):
+        errors += pod_errors(pod, where)
+    return errors
+
+
+def pod_specs(obj: dict[str, Any]) -> list[tuple[str, dict]]:
+    """(path, pod spec) of every pod an object makes: Pod, workload templates, CronJob, and the
+    FlinkDeployment's pod templates (the operator adds its own containers' mounts on top)."""
+    spec = obj.get("spec") or {}
+    kind = obj.get("kind")
+    if kind == "Pod":
+        return [("spec", spec)]
+    if kind == "FlinkDeployment":
+        found = [("spec.podTemplate.spec", (spec.get("podTemplate") or {}).get("spec"))]
+        for part in ("jobManager", "taskManager"):
+            template = ((spec.get(part) or {}).get("podTemplate") or {}).get("spec")
+            found.append((f"spec.{part}.podTemplate.spec", template))
+        return [(w, p) for w, p in found if isinstance(p, dict)]
+    template = ((spec.get("template") or {}).get("spec"))
+    return [("spec.template.spec", template)] if isinstance(template, dict) else []
+
+
+def pod_errors(pod: dict[str, Any], where: str) -> list[str]:
+    errors = []
+    names = [v.get("name") for v in pod.get("volumes") or [] if isinstance(v, dict)]
+    for name in sorted({n for n in names if names.count(n) > 1}, key=str):
+        errors.append(f"{where}.volumes: name {name!r} is used {names.count(name)} times (must be unique)")
+    for group in ("initContainers", "containers"):
+        for container in pod.get(group) or []:
+            if not isinstance(container, dict):
+                continue
+            paths = [m.get("mountPath") for m in container.get("volumeMounts") or [] if isinstance(m, dict)]
+            for path in sorted({p for p in paths if paths.count(p) > 1}, key=str):
+                errors.append(
+                    f"{where}.{group}[{container.get('name')}].volumeMounts: mountPath {path!r} is used "
+                    f"{paths.count(path)} times (must be unique)"
+                )
+    return errors
+
+
+def _data_bytes(obj: dict[str, Any]) -> int:
+    """Bytes the API server counts: every key plus its value (binaryData/base64 Secret data decoded)."""
+    import base64
+    import binascii
+
+    total = 0
+    for field in ("data", "binaryData", "stringData"):
+        for key, value in (obj.get(field) or {}).items():
+            text = "" if value is None else str(value)
+            raw = len(text.encode("utf-8"))
+            if field == "binaryData" or (obj.get("kind") == "Secret" and field == "data"):
+                try:
+                    raw = len(base64.b64decode(text, validate=True))
+                except (binascii.Error, ValueError):
+                    pass
+            total += len(str(key)) + raw
+    return total
+
+
 @lru_cache(maxsize=None)
 def validator_for(kube_version: str, api_version: str, kind: str) -> Callable[[dict], Any] | None:
     """``iter_errors`` of a cached strict validator, or None when there is no schema."""

@@ -54,7 +54,7 @@ Call with (list $ "update").
 {{/* Selector labels; ranker-values finds objects by exactly these. Call with (dict "ctx" $ "component" "api"). */}}
 {{- define "ranker.selectorLabels" -}}
 app.kubernetes.io/name: {{ .ctx.Chart.Name }}
-app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name | quote }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
@@ -143,14 +143,16 @@ Call with (dict "ctx" $ "stage" .Values.stages.api).
 The ranking config the pods read. Verbatim, except that the chart owns two in-cluster
 addresses: with the bundled Redis, inference.state points at its Service; with
 stages.api.feedbackSourceFromService and a `rest` inference source, the update job polls the api
-Service. Changing it re-parses the YAML (fromYaml/toYaml), which drops comments and sorts keys;
-the meaning is unchanged.
+Service. Changing it re-parses the YAML (fromYaml/toYaml), which sorts keys; the meaning is
+unchanged (gen quotes the keys Go's YAML 1.1 would retype; ranker.configProblems refuses a config
+the chart cannot re-parse or whose model names the re-parse changes, and then this returns the
+config unchanged instead of failing half-way).
 */}}
 {{- define "ranker.renderedConfig" -}}
 {{- $raw := .Values.ranking.config -}}
 {{- $redis := and .Values.redis.enabled (eq .Values.ranking.state.type "redis") -}}
 {{- $rest := and .Values.stages.api.feedbackSourceFromService (eq (toString (dig "inference" "type" "" .Values.ranking.sources)) "rest") -}}
-{{- if or $redis $rest -}}
+{{- if and (or $redis $rest) (not (include "ranker.reparseProblem" .)) -}}
 {{- $cfg := fromYaml $raw -}}
 {{- if $redis -}}
 {{- $_ := set $cfg.inference.state "host" (include "ranker.bundledRedisHost" .) -}}
@@ -163,6 +165,40 @@ the meaning is unchanged.
 {{- toYaml $cfg -}}
 {{- else -}}
 {{- $raw -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Why the chart cannot re-parse ranking.config (ranker.renderedConfig), or "": Go's YAML refuses it
+(a `null` key), inference.state/inference.source are not mappings, or a model of ranking.models
+is no longer a key after the re-parse (Go's YAML 1.1 reads `yes:` as `true:`, `010:` as `8:`,
+while Metarank and the train Job keep the text). Checked only when the chart re-parses.
+*/}}
+{{- define "ranker.reparseProblem" -}}
+{{- $redis := and .Values.redis.enabled (eq .Values.ranking.state.type "redis") -}}
+{{- $rest := and .Values.stages.api.feedbackSourceFromService (eq (toString (dig "inference" "type" "" .Values.ranking.sources)) "rest") -}}
+{{- if or $redis $rest -}}
+{{- $why := "with the bundled Redis (redis.enabled) or stages.api.feedbackSourceFromService the chart re-parses ranking.config" -}}
+{{- $cfg := fromYaml .Values.ranking.config -}}
+{{- $inference := dig "inference" dict $cfg -}}
+{{- if hasKey $cfg "Error" -}}
+{{- printf "ranking.config: %s, and Go's YAML cannot read it (%s): re-run ranker-values gen, which quotes keys like null" $why (regexReplaceAll "(?s), value: .*$" (get $cfg "Error") "" | trunc 200) -}}
+{{- else if not (and (kindIs "map" $inference) (kindIs "map" (dig "state" "" $inference)) (kindIs "map" (dig "source" "" $inference))) -}}
+{{- printf "ranking.config: %s, but its inference.state or inference.source is not a mapping: re-run ranker-values gen" $why -}}
+{{- else -}}
+{{- $models := dig "models" dict $cfg -}}
+{{- $lost := list -}}
+{{- range $model := .Values.ranking.models -}}
+{{- if not (and (kindIs "map" $models) (hasKey $models (toString $model.name))) -}}
+{{- $lost = append $lost (toString $model.name) -}}
+{{- end -}}
+{{- end -}}
+{{- with $lost -}}
+{{- $names := list -}}
+{{- if kindIs "map" $models -}}{{- $names = keys $models | sortAlpha -}}{{- end -}}
+{{- printf "ranking.config: %s, and Go's YAML 1.1 renames the model key(s) %s (its models are then: %s), so the train Job and the engine would disagree on the name: quote them in the config (e.g. '%s':) or re-run ranker-values gen, which does" $why (join ", " .) (join ", " $names) (first .) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

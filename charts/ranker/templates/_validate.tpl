@@ -37,6 +37,35 @@ is "string" — so "is this a string" is `typeIs "string"`, never `kindIs "strin
 {{- if and $v.sharedVolume.enabled (not $v.sharedVolume.existingClaim) -}}
 {{- $problems = append $problems "sharedVolume.enabled needs sharedVolume.existingClaim (a ReadWriteMany PVC)" -}}
 {{- end -}}
+{{- if $v.sharedVolume.enabled -}}
+{{- $mount := clean (toString $v.sharedVolume.mountPath) -}}
+{{- /* Mount points of the chart's pods (and the operator's flink-config-volume): the API server
+refuses a pod with one mountPath twice; below /config the read-only ConfigMap volume has no room
+for a mount point. */ -}}
+{{- $taken := list "/" "/config" "/tmp" "/opt/flink/log" "/opt/flink/plugins" "/opt/flink/conf" "/run/secrets/ranker-tune" -}}
+{{- if or (has $mount $taken) (hasPrefix "/config/" $mount) -}}
+{{- $problems = append $problems (printf "sharedVolume.mountPath %q is a mount point the chart already uses (%s, or below the read-only /config): the API server refuses a pod that mounts one path twice; use another path, e.g. /data" $v.sharedVolume.mountPath (join ", " (rest $taken))) -}}
+{{- end -}}
+{{- end -}}
+
+{{- with include "ranker.reparseProblem" . -}}
+{{- $problems = append $problems . -}}
+{{- end -}}
+{{- /* ValidateConfigMap: data keys plus values at most 1 MiB (core/v1 MaxSecretSize). */ -}}
+{{- $configBytes := add (len (include "ranker.renderedConfig" .)) (len "config.yml") 1 -}}
+{{- if gt $configBytes 1048576 -}}
+{{- $problems = append $problems (printf "ranking.config: the ConfigMap would hold %d bytes; the API server accepts at most 1048576 (1 MiB): make the config smaller (ranker-values gen refuses such a config: RV907)" $configBytes) -}}
+{{- end -}}
+
+{{- /* A Service name must be a DNS-1035 label (start with a letter): the api Service is
+<fullname>-api, the bundled Redis's <release>-redis. Other names may start with a digit. */ -}}
+{{- $full := include "ranker.fullname" . -}}
+{{- if and $v.stages.api.enabled (not (regexMatch "^[a-z]" $full)) -}}
+{{- $problems = append $problems (printf "release name %q: the api Service would be named %q, but a Service name must start with a letter (DNS-1035); choose a release name starting with a letter, or set fullnameOverride" .Release.Name (include "ranker.apiServiceName" .)) -}}
+{{- end -}}
+{{- if and $v.redis.enabled (not (regexMatch "^[a-z]" .Release.Name)) -}}
+{{- $problems = append $problems (printf "release name %q: the bundled Redis's Services would be named %q, but a Service name must start with a letter (DNS-1035); choose a release name starting with a letter" .Release.Name (include "ranker.bundledRedisHost" .)) -}}
+{{- end -}}
 
 {{- $forbidden := list "kubernetes.namespace" "kubernetes.cluster-id" "high-availability.cluster-id" -}}
 {{- range $where, $conf := dict "flink.flinkConfiguration" $v.flink.flinkConfiguration "stages.bootstrap.flinkConfiguration" $v.stages.bootstrap.flinkConfiguration "stages.update.flinkConfiguration" $v.stages.update.flinkConfiguration -}}
