@@ -167,3 +167,47 @@ def test_a_release_name_yaml_reads_as_a_number_renders_string_labels(tmp_path, r
     for obj in yaml.safe_load_all((tmp_path / "o.yaml").read_text()):
         if obj:
             assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == release
+
+
+# --- 4. plan: a model's features change in the steady state ---------------------------------
+
+WITH_FEATURE = EXAMPLE_CONFIG.read_text().replace(
+    "  - name: retrieval_score\n    type: relevancy\n",
+    "  - name: retrieval_score\n    type: relevancy\n\n  - name: discount\n    type: number\n    scope: item\n    source: item.discount\n",
+    1,
+).replace("      - retrieval_score\n", "      - retrieval_score\n      - discount\n", 1)
+UNUSED_FEATURE = EXAMPLE_CONFIG.read_text().replace(
+    "  - name: retrieval_score\n    type: relevancy\n",
+    "  - name: retrieval_score\n    type: relevancy\n\n  - name: discount\n    type: number\n    scope: item\n    source: item.discount\n",
+    1,
+)
+
+
+def plan_between(tmp_path: Path, new_text: str, step: str = "update", *extra: str):
+    assert new_text != EXAMPLE_CONFIG.read_text()
+    new_config = tmp_path / "new.yml"
+    new_config.write_text(new_text)
+    new = gen(new_config, tmp_path / "new")
+    return invoke("plan", GENERATED / "update.yaml", new[step], "--chart", CHART, "-f", ENV_VALUES["prod"], *extra)
+
+
+def test_plan_refuses_adding_a_feature_to_a_served_model_without_retraining(tmp_path):
+    result = plan_between(tmp_path, WITH_FEATURE)
+    assert result.exit_code == 1, result.output
+    assert "model 'xgboost' (api): features added: discount" in result.output
+    assert "DANGER [model-retrain] (NOT DECLARED)" in result.output
+    assert "Safe:" not in result.output
+    declared = plan_between(tmp_path, WITH_FEATURE, "update", "--intended", "model-retrain")
+    assert declared.exit_code == 0, declared.output
+    assert "DANGER [model-retrain] (intended)" in declared.output
+
+
+def test_plan_does_not_ask_for_retraining_when_the_new_config_trains_the_model(tmp_path):
+    result = plan_between(tmp_path, WITH_FEATURE, "api")  # the api step runs the train Job again
+    assert "model-retrain" not in result.output, result.output
+
+
+def test_plan_does_not_ask_for_retraining_when_the_models_features_are_unchanged(tmp_path):
+    result = plan_between(tmp_path, UNUSED_FEATURE)
+    assert "model-retrain" not in result.output, result.output
+    assert "Safe: no state is discarded" in result.output and result.exit_code == 0, result.output

@@ -24,6 +24,8 @@ DANGERS: dict[str, str] = {
     "delete": "the update FlinkDeployment is deleted: the streaming job is cancelled",
     "bootstrap-rerun": "the finished bootstrap runs again",
     "upload-rerun": "the upload Job runs again: Redis feature values are overwritten with the bootstrap's",
+    "model-retrain": "the api would serve a model file trained on other features: the model must be retrained "
+    "(run the train step with this config) before the api gets it",
 }
 BATCH_COMPONENTS = ("bootstrap",)
 LABEL_COMPONENT = "app.kubernetes.io/component"
@@ -115,6 +117,7 @@ def make_plan(old_objects: list[dict], new_objects: list[dict]) -> Plan:
             if verdict is not None:
                 other.append(verdict)
     _warn_config_not_picked_up(old, new, flink)
+    other.extend(stale_models(old_objects, new_objects))
     return Plan(flink, other)
 
 
@@ -222,6 +225,101 @@ def classify_other(old: dict | None, new: dict | None) -> Verdict | None:
     if old == new:
         return None
     return Verdict(ref, "change", "changed")
+
+
+# --- models the api would serve with a feature list they were not trained on -----------------
+
+TRAINED_TYPES = ("lambdamart",)
+
+
+def stale_models(old_objects: list[dict], new_objects: list[dict]) -> list[Verdict]:
+    """A lambdamart model's file holds one column per feature, in the order the model lists them,
+    each computed as its feature is defined. When NEW changes that (a feature added, removed,
+    reordered or redefined), or adds the model, and NEW runs no train (or tune) Job for it while
+    the api serves, the api loads the old file with the new feature list."""
+    old_config, new_config = _ranking_config(old_objects), _ranking_config(new_objects)
+    if old_config is None or new_config is None:
+        return []  # first install, or a render without the config: nothing was trained before
+    if not any(o.get("kind") == "Deployment" and _component(o) == "api" for o in new_objects):
+        return []  # nothing serves the models in NEW
+    trained = _models_trained_by(new_objects)
+    old_models, new_models = _dict(old_config.get("models")), _dict(new_config.get("models"))
+    verdicts = []
+    for name, model in new_models.items():
+        if _dict(model).get("type") not in TRAINED_TYPES or name in trained:
+            continue
+        before = old_models.get(name)
+        if not isinstance(before, dict) or before.get("type") not in TRAINED_TYPES:
+            why = "is new (or newly lambdamart): no model file was trained for this config"
+        else:
+            why = _feature_change(_columns(before, old_config), _columns(model, new_config))
+            if why is None:
+                continue
+        verdicts.append(Verdict(
+            f"model {name!r} (api)", "stale",
+            f"{why}, and no train Job runs for it in NEW: the api would serve the file trained for the old list",
+            danger="model-retrain",
+        ))
+    return verdicts
+
+
+def _ranking_config(objects: list[dict]) -> dict | None:
+    """The ranking config of a render: the data of the chart's config ConfigMap, keys as written
+    (what the engine reads)."""
+    from generator.config.loader import parse_text
+
+    for obj in objects:
+        if obj.get("kind") == "ConfigMap" and _component(obj) == "config":
+            text = (obj.get("data") or {}).get("config.yml")
+            if isinstance(text, str):
+                data = parse_text(text, "ConfigMap config.yml").data
+                return data if isinstance(data, dict) else None
+    return None
+
+
+def _models_trained_by(objects: list[dict]) -> set[str]:
+    """Model names the train Jobs (last argument) and tune Jobs (``--model NAME``) of a render train."""
+    names = set()
+    for obj in objects:
+        if obj.get("kind") != "Job" or _component(obj) not in ("train", "tune"):
+            continue
+        for container in (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+            args = [str(a) for a in container.get("args") or []]
+            if _component(obj) == "train" and args:
+                names.add(args[-1])
+            names.update(args[i + 1] for i, a in enumerate(args[:-1]) if a == "--model")
+    return names
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _columns(model: dict, config: dict) -> list[tuple[str, str]]:
+    """(feature name, its definition as JSON) per column of the model, in column order."""
+    import json
+
+    definitions = {f.get("name"): f for f in config.get("features") or [] if isinstance(f, dict)}
+    return [
+        (str(name), json.dumps(definitions.get(name), sort_keys=True, default=str))
+        for name in model.get("features") or []
+    ]
+
+
+def _feature_change(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> str | None:
+    old_names, new_names = [n for n, _ in before], [n for n, _ in after]
+    added = [n for n in new_names if n not in old_names]
+    removed = [n for n in old_names if n not in new_names]
+    if added or removed:
+        parts = ([f"features added: {', '.join(added)}"] if added else []) + (
+            [f"features removed: {', '.join(removed)}"] if removed else [])
+        return "; ".join(parts)
+    if old_names != new_names:
+        return "its features are listed in another order (the model's columns follow the list)"
+    redefined = [n for (n, a), (_, b) in zip(before, after) if a != b]
+    if redefined:
+        return f"features redefined: {', '.join(redefined)}"
+    return None
 
 
 def _warn_config_not_picked_up(old: dict, new: dict, flink: list[Verdict]) -> None:
