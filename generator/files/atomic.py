@@ -211,6 +211,9 @@ class _signals_blocked:
         return False
 
 
+signals_blocked = _signals_blocked  # for other clean-ups that a second signal must not cut short
+
+
 def _discard(temps) -> None:
     for temp in temps:
         try:

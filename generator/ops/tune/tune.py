@@ -40,6 +40,7 @@ class TunePlan:
     model_path: str
     engine: EngineSettings
     columns: int | None
+    out_given: bool = False  # --out (else <model path>.tune)
 
 
 def plan_for(deployment: Any, options: TuneOptions) -> TunePlan:
@@ -66,7 +67,78 @@ def plan_for(deployment: Any, options: TuneOptions) -> TunePlan:
         model_path=path,
         engine=EngineSettings.from_backend(backend),
         columns=columns,
+        out_given=bool(options.out),
     )
+
+
+#: Files tune writes directly under ``--out`` (besides ``trials/`` and ``errors/``).
+OUT_FILES = ("report.json", "search.png", "previous.model", "written.sha256")
+
+
+def _where(uri: str) -> tuple[str, str]:
+    """A comparable form of a location: ("s3", "bucket/key") or ("file", "/real/path")."""
+    import os
+
+    from generator.ops.s3 import S3Location, is_s3_uri
+
+    if is_s3_uri(uri):
+        loc = S3Location.parse(uri)
+        return "s3", f"{loc.bucket}/{loc.key}".rstrip("/")
+    return "file", os.path.realpath(Location(uri)._path())  # through symlinks, also for paths not there yet
+
+
+def _within(inner: tuple[str, str], outer: tuple[str, str]) -> bool:
+    """``inner`` is ``outer`` or below it."""
+    if inner[0] != outer[0]:
+        return False
+    return inner[1] == outer[1] or inner[1].startswith(outer[1].rstrip("/") + "/")
+
+
+def check_outputs(plan: TunePlan) -> None:
+    """Refuse the model path and the --out directory before any work, with the output gate's
+    rules (not an input, a device, a FIFO, a socket or a directory; a symlink is written
+    through, a dangling one refused), and refuse outputs inside the dataset directory (the next
+    run would read them as dataset lines) or a dataset that --fresh would delete."""
+    from generator.files.atomic import check_output
+
+    dataset, out, model = _where(plan.dataset_uri), _where(plan.out_uri), _where(plan.model_path)
+    out_name = f"--out {plan.out_uri}" if plan.out_given else f"the report directory {plan.out_uri} (<model path>.tune; --out moves it)"
+    if _within(model, dataset):
+        raise UsageError(
+            f"--model-path {plan.model_path}: inside the dataset directory {plan.dataset_uri}; "
+            "the engine and the next tune run read every file there: write the model elsewhere"
+        )
+    if _within(out, dataset):
+        raise UsageError(
+            f"{out_name}: inside the dataset directory {plan.dataset_uri}; the next run would read the "
+            "trial results and the report (*.json) as dataset lines: write them elsewhere"
+        )
+    if any(_within(dataset, _where(f"{plan.out_uri.rstrip('/')}/{sub}")) for sub in ("trials", "errors")):
+        raise UsageError(f"--dataset {plan.dataset_uri}: inside {plan.out_uri}, whose trials/ and errors/ --fresh deletes: choose another --out")
+    if model == out or any(_within(model, _where(f"{plan.out_uri.rstrip('/')}/{name}")) for name in (*OUT_FILES, "trials", "errors")):
+        raise UsageError(f"--model-path {plan.model_path}: is one of the files tune writes under {plan.out_uri}: choose another place")
+    if model[0] == "file":
+        check_output(Location(plan.model_path)._path())
+    if out[0] == "file":
+        root = Location(plan.out_uri)._path()
+        for directory in (root, root / "trials", root / "errors"):
+            if directory.is_symlink() and not directory.exists():
+                raise UsageError(f"{out_name}: {directory} is a dangling symlink; give a directory")
+            if directory.exists() and not directory.is_dir():
+                raise UsageError(f"{out_name}: {directory} exists and is not a directory")
+        for name in OUT_FILES:
+            check_output(root / name)
+
+
+def check_space(plan: TunePlan) -> None:
+    """Prove the local output directories take a write (a full disk fails here, not after the
+    search); creates --out."""
+    from generator.files.atomic import check_writable
+
+    if not Location(plan.out_uri).is_s3:
+        check_writable(Location(plan.out_uri)._path())
+    if not Location(plan.model_path).is_s3:
+        check_writable(Location(plan.model_path)._path().parent)
 
 
 def prepare(plan: TunePlan, options: TuneOptions) -> tuple[Dataset, SearchSpec, list[Trial], ResultStore]:
@@ -86,12 +158,15 @@ def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[
     from generator.ops.tune.runners import Progress
     from generator.ops.tune.writer import require_compatible_xgboost, write_model
 
-    version = require_compatible_xgboost()
     plan = plan_for(deployment, options)
+    check_outputs(plan)  # a device, a FIFO, a directory, an input: refused before anything is read
+    version = require_compatible_xgboost()
     check = getattr(runner, "check", None)
     if check is not None:
         check()  # an unreachable broker fails before the dataset is read
     ds, spec, trials, store = prepare(plan, options)
+    check_outputs(plan)  # again: the dataset files are inputs now, which the model must not replace
+    check_space(plan)
     if ds.dropped_count:
         echo(f"warning: {ds.dropped_count} dataset line(s) skipped (the engine skips them too): " + "; ".join(ds.dropped))
     done = store.all(spec.search_id)
@@ -113,7 +188,15 @@ def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[
             store.put(result["trial_id"], result)
         progress.update(result)
 
-    runner.run(tasks, on_result)
+    try:
+        runner.run(tasks, on_result)
+    except BaseException:  # an interrupt (or a failure): say what is kept before it propagates
+        try:
+            stored = f"{len(store.finished(spec.search_id) & wanted)} of {len(trials)} trials are"
+        except Exception:  # noqa: BLE001 - the store itself may be what failed
+            stored = "finished trials are"
+        echo(f"tune {plan.model}: stopped; {stored} stored in {store.trials.uri}: the same command resumes from them")
+        raise
     ok = [r for r in results.values() if r.get("status") == "ok"]
     best = max(ok, key=lambda r: (r["cv_mean"], -r["index"])) if ok else None
     verdict = evaluate(ds, plan.engine, best["params"] if best else None, options.seed)
@@ -123,8 +206,7 @@ def run_tune(deployment: Any, options: TuneOptions, runner: Any, echo: Callable[
     elif options.replace_train:
         written = "engine"  # what the train Job would have written
     if written:
-        out = Location(plan.out_uri, options.s3)
-        write_model(verdict.boosters[written], Location(plan.model_path, options.s3), out.child("previous.model"))
+        write_model(verdict.boosters[written], Location(plan.model_path, options.s3), Location(plan.out_uri, options.s3))
     report = build_report(
         model=plan.model,
         dataset_uri=plan.dataset_uri,

@@ -9,6 +9,7 @@ default in those versions is the legacy ``deprecated`` format).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from generator.errors import UsageError
@@ -18,7 +19,9 @@ COMPATIBLE = ("1.6.", "1.7.")
 
 
 def require_compatible_xgboost() -> str:
-    import xgboost
+    from generator.ops.xgb import import_xgboost
+
+    xgboost = import_xgboost()  # both xgboost distributions in one environment: a usage error
 
     version = str(xgboost.__version__)
     if not version.startswith(COMPATIBLE):
@@ -34,10 +37,17 @@ def model_bytes(booster: Any) -> bytes:
     return bytes(booster.save_raw())
 
 
-def write_model(booster: Any, target: Location, backup: Location | None) -> None:
-    """Write the model to its path; the previous file (if any) is copied to ``backup`` first."""
-    if backup is not None:
-        previous = target.read()
-        if previous is not None:
-            backup.write(previous)
-    target.write(model_bytes(booster))
+def write_model(booster: Any, target: Location, out: Location | None) -> None:
+    """Write the model to its path. ``out/previous.model`` keeps the model tune replaced the
+    first time (the engine's): the current file is copied there only when it is not the model
+    tune itself wrote last (``out/written.sha256``), so a second run never buries the engine's
+    model under the first tuned one, while a model the train stage wrote since is kept again."""
+    data = model_bytes(booster)
+    if out is not None:
+        previous = target.read(what="model file")
+        last = out.child("written.sha256").read(max_bytes=1024, what="tune record")
+        if previous is not None and (last is None or hashlib.sha256(previous).hexdigest() != last.decode("ascii", "replace").strip()):
+            out.child("previous.model").write(previous)
+    target.write(data)
+    if out is not None:
+        out.child("written.sha256").write((hashlib.sha256(data).hexdigest() + "\n").encode())
