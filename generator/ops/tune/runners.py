@@ -18,11 +18,17 @@ class Runner(Protocol):
     def run(self, tasks: list[dict[str, Any]], on_result: OnResult) -> None: ...
 
 
+MAX_LOCAL_WORKERS = 256  # processes on one machine; more is a typo, not a plan
+
+
 def parse_workers(spec: str) -> int:
-    """``local:N`` → N."""
+    """``local:N`` → N (1 ≤ N ≤ MAX_LOCAL_WORKERS)."""
     kind, _, count = spec.partition(":")
-    if kind != "local" or not count.isdigit() or int(count) < 1:
-        raise UsageError(f"--workers {spec!r}: expected local:N with N ≥ 1 (e.g. local:2), or use --broker amqp://…")
+    # isdecimal, not isdigit: "²" is a digit that int() refuses
+    if kind != "local" or not count.isdecimal() or not 1 <= int(count) <= MAX_LOCAL_WORKERS:
+        raise UsageError(
+            f"--workers {spec!r}: expected local:N with 1 ≤ N ≤ {MAX_LOCAL_WORKERS} (e.g. local:2), or use --broker amqp://…"
+        )
     return int(count)
 
 
@@ -51,10 +57,44 @@ class LocalRunner:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         # spawn: a clean interpreter per worker (OpenMP in xgboost does not survive fork safely)
-        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_signals)
+        try:
             futures = [pool.submit(_pool_task, task) for task in tasks]
             for future in as_completed(futures):
                 on_result(future.result())
+        except BaseException:
+            # SIGINT/SIGTERM (or a failure): leaving the pool normally would wait for every
+            # queued trial; drop the queue and stop the running trials (each finished trial is
+            # already in the store, a running one is lost and re-run by the next run)
+            from generator.files.atomic import signals_blocked
+
+            with signals_blocked():  # a second Ctrl-C does not cut the clean-up short
+                pool.shutdown(wait=False, cancel_futures=True)
+                stop_children(multiprocessing.active_children())
+            raise
+        pool.shutdown(wait=True)
+
+
+def _worker_signals() -> None:
+    """Pool workers leave SIGINT to the tasker (Ctrl-C reaches the whole process group): the
+    tasker stops them with SIGTERM, whose default action ends them at once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stop_children(children: list[Any], grace: float = 3.0) -> None:
+    """SIGTERM every child, SIGKILL what is still alive after ``grace`` seconds, reap them all."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        child.join(max(deadline - time.monotonic(), 0.0))
+    for child in children:
+        if child.is_alive():
+            child.kill()
+            child.join(5.0)
 
 
 class Progress:
