@@ -591,11 +591,12 @@ def _read_broker_file(path: Optional[Path]) -> Optional[str]:
     if path is None:
         return None
     from generator.errors import UsageError
+    from generator.files.inputs import read_text
 
-    try:
-        url = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise UsageError(f"--broker-file {path}: cannot read it ({exc.strerror or exc})") from None
+    try:  # the input gate: a FIFO or a device is refused, never a hang; at most 64 KiB
+        url = read_text(path, "broker URL file", max_bytes=64 * 1024).strip()
+    except RankerError as exc:
+        raise UsageError(f"--broker-file {path}: cannot read it ({exc.message.removeprefix(f'{path}: ')})") from None
     if not url:
         raise UsageError(f"--broker-file {path}: empty; it must hold amqp://user:password@host:5672/vhost")
     return url
@@ -666,10 +667,12 @@ def tune_worker(
     with _guarded(), needs_tune_extra():
         from generator.errors import UsageError
         from generator.ops.tune.amqp import BrokerSettings, run_worker
+        from generator.ops.tune.writer import require_compatible_xgboost
 
         broker = broker or _read_broker_file(broker_file)
         if not broker:
             raise UsageError("tune-worker needs --broker amqp://… (or RANKER_TUNE_BROKER, or --broker-file)")
+        require_compatible_xgboost()  # trials scored with the xgboost the tasker's model is written by
         done = run_worker(BrokerSettings.parse(broker, timeout=timeout, max_attempts=max_attempts), threads=threads, max_trials=max_trials, idle_exit=idle_exit, echo=typer.echo,
                           alive_file=str(alive_file) if alive_file else None)
         typer.echo(f"tune-worker: {done} trial(s) done")

@@ -232,6 +232,29 @@ def _absorb(into: "ObjectCluster", other: "ObjectCluster") -> "ObjectCluster":
     return into
 
 
+MAX_KUBECONFIG_BYTES = 10 * 1024 * 1024
+
+
+def gate_kubeconfig(paths: str) -> None:
+    """Every kubeconfig file (``$KUBECONFIG`` is a list) through the input gate before the client
+    reads it: a FIFO, a device or a directory is a usage error (exit 2), never a hang; a file over
+    10 MiB is refused. Paths that do not exist are left to the client (it skips them)."""
+    from generator.errors import UsageError
+    from generator.files.inputs import open_regular
+
+    for path in filter(None, paths.split(os.pathsep)):
+        path = os.path.expanduser(path)
+        if not os.path.exists(path):
+            continue
+        try:
+            with open_regular(path, "kubeconfig file") as handle:
+                size = os.fstat(handle.fileno()).st_size
+        except UsageError as exc:
+            raise UsageError(f"KUBECONFIG: {exc.message}") from None
+        if size > MAX_KUBECONFIG_BYTES:
+            raise InvalidInput(f"KUBECONFIG: {path}: larger than 10 MiB; not a kubeconfig file")
+
+
 class KubernetesCluster:
     """The real API server, through the official client and the current kubeconfig context."""
 
@@ -240,10 +263,11 @@ class KubernetesCluster:
         from urllib3.exceptions import HTTPError
 
         configuration = client.Configuration()  # our own: the process-wide default stays untouched
+        # $KUBECONFIG as it is now: the client reads it once, when it is first imported
+        kubeconfig = os.environ.get("KUBECONFIG") or None
+        gate_kubeconfig(kubeconfig or "~/.kube/config")
         try:
             try:
-                # $KUBECONFIG as it is now: the client reads it once, when it is first imported
-                kubeconfig = os.environ.get("KUBECONFIG") or None
                 config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
             except config.ConfigException as kubeconfig_problem:
                 if context:

@@ -53,9 +53,9 @@ def sniff_format(data: bytes) -> str:
 
 
 def _load_with_xgboost(data: bytes) -> Any:
-    import xgboost
+    from generator.ops.xgb import import_xgboost
 
-    return xgboost.Booster(model_file=bytearray(data))
+    return import_xgboost().Booster(model_file=bytearray(data))
 
 
 def _legacy_header_features(data: bytes) -> int:
@@ -75,13 +75,14 @@ def read_model(data: bytes) -> ModelInfo:
         # tests/test_fuzz_inputs.py; a failed train step can leave exactly such a file
         raise ModelFormatError("the file is empty")
     fmt = sniff_format(data)
+    from generator.ops.xgb import import_xgboost
+
+    xgboost = import_xgboost()  # both xgboost extras in one environment: say so, not "cannot load"
     try:
         booster = _load_with_xgboost(data)
     except Exception as exc:  # noqa: BLE001 - xgboost raises XGBoostError / ValueError / UnicodeError
         if fmt != "legacy binary":
             raise ModelFormatError(f"xgboost cannot load this {fmt} model: {str(exc).splitlines()[0]}") from exc
-        import xgboost
-
         count = _legacy_header_features(data)
         note = f"xgboost {xgboost.__version__} cannot load the legacy binary format; count read from its header"
         return ModelInfo(fmt, count, None, note)

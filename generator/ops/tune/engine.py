@@ -100,7 +100,9 @@ def engine_group_sizes(groups: Any, sizes: Any) -> list[int]:
 def dmatrix(ds: Dataset, query_idx: Any, grouping: str = "correct", nthread: int | None = None) -> Any:
     """A DMatrix of the given queries (in order), zeros missing like the engine; ``grouping``
     ``correct`` (one group per query, in row order) or ``engine`` (ltrlib's sorted-by-id sizes)."""
-    import xgboost as xgb
+    from generator.ops.xgb import import_xgboost
+
+    xgb = import_xgboost()
 
     rows = ds.rows_of(query_idx)
     d = xgb.DMatrix(ds.X[rows], label=ds.y[rows], missing=0.0, nthread=nthread or -1)
@@ -113,7 +115,9 @@ def dmatrix(ds: Dataset, query_idx: Any, grouping: str = "correct", nthread: int
 
 def train_like_engine(dtrain: Any, settings: EngineSettings, seed: int, nthread: int = 1) -> Any:
     """The engine's loop: zero-round train, then ``update(d, 1)`` once per tree."""
-    import xgboost as xgb
+    from generator.ops.xgb import import_xgboost
+
+    xgb = import_xgboost()
 
     params = {**settings.xgb_params(seed), "nthread": nthread}
     booster = xgb.train(params, dtrain, num_boost_round=0)
@@ -127,7 +131,9 @@ TUNED_FIXED = {"tree_method": "hist", "eval_metric": "ndcg"}
 
 def train_tuned(dtrain: Any, params: dict[str, Any], nthread: int = 1) -> Any:
     """A normal xgboost training run with the searched parameters (``rounds`` = trees)."""
-    import xgboost as xgb
+    from generator.ops.xgb import import_xgboost
+
+    xgb = import_xgboost()
 
     p = {k: v for k, v in params.items() if k != "rounds"}
     p = {**TUNED_FIXED, **p, "nthread": nthread}
@@ -136,7 +142,9 @@ def train_tuned(dtrain: Any, params: dict[str, Any], nthread: int = 1) -> Any:
 
 def predict(booster: Any, ds: Dataset, query_idx: Any) -> Any:
     """Scores as the engine computes them: a DMatrix with 0 as missing, raw output."""
-    import xgboost as xgb
+    from generator.ops.xgb import import_xgboost
+
+    xgb = import_xgboost()
 
     rows = ds.rows_of(query_idx)
     return booster.predict(xgb.DMatrix(ds.X[rows], missing=0.0))
