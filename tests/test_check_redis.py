@@ -24,12 +24,14 @@ def _client(port: int, password: str | None = None):
 
 
 def test_well_configured_redis_passes_with_auth_and_reports_no_feature_keys_before_upload(redis_factory):
-    server = redis_factory(*GOOD, "--requirepass", "s3cret-pass")
+    # an admin user with a password, and the passwordless default user the engine connects as
+    server = redis_factory(*GOOD, "--user", "admin", "on", ">s3cret-pass", "~*", "&*", "+@all")
     deployment = make_deployment(redis=("127.0.0.1", server.port))
-    results = run(deployment, ["redis"], environ={"REDIS_PASSWORD": "s3cret-pass"})
+    results = run(deployment, ["redis"], redis_url=f"redis://admin:s3cret-pass@127.0.0.1:{server.port}/0")
 
-    assert results["redis.connect"].status is Status.PASS
+    assert results["redis.connect"].status is Status.PASS, results["redis.connect"]
     assert "Redis 7." in results["redis.connect"].reason and "AUTH" in results["redis.connect"].reason
+    assert "accepts the engine's connection without a password" in results["redis.connect"].reason
     assert results["redis.eviction"].status is Status.PASS
     assert results["redis.persistence"].status is Status.PASS and "AOF" in results["redis.persistence"].reason
     assert results["redis.memory"].status is Status.PASS and "of maxmemory 64.0 MiB" in results["redis.memory"].reason

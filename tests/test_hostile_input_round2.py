@@ -211,3 +211,109 @@ def test_plan_does_not_ask_for_retraining_when_the_models_features_are_unchanged
     result = plan_between(tmp_path, UNUSED_FEATURE)
     assert "model-retrain" not in result.output, result.output
     assert "Safe: no state is discarded" in result.output and result.exit_code == 0, result.output
+
+
+# --- 5. check: event files and a Redis the engine cannot use --------------------------------
+
+import bz2  # noqa: E402
+import gzip  # noqa: E402
+import lzma  # noqa: E402
+import os  # noqa: E402
+import zlib  # noqa: E402
+
+from check_support import good_events, jsonl, make_deployment, run  # noqa: E402
+from generator.ops.check.runner import Status  # noqa: E402
+from generator.values.model import EventSource  # noqa: E402
+
+
+def file_source(path: Path, **settings) -> EventSource:
+    return EventSource("file", (("path", str(path)), *settings.items()))
+
+
+def with_source(source: EventSource):
+    import dataclasses
+
+    return dataclasses.replace(make_deployment(), bootstrap_source=source)
+
+
+@pytest.mark.parametrize("name", ["events.txt", "events.ndjson", "events.JSONL", "events.jsonl.zst", "events.json.lz4", "_SUCCESS"])
+def test_check_fails_when_the_engine_reads_none_of_the_event_files(tmp_path, name):
+    (tmp_path / name).write_bytes(jsonl(good_events(5)))
+    results = run(with_source(file_source(tmp_path)), ["s3.events", "events.schema"])
+    assert results["s3.events"].status is Status.FAIL, results["s3.events"]
+    assert f"none of which Metarank 0.4.1's file source (FileEventSource.selectFile) reads" in results["s3.events"].reason
+    assert name in results["s3.events"].reason and "*.json, *.jsonl" in results["s3.events"].reason
+    assert results["events.schema"].status is Status.FAIL  # nothing the engine reads was sampled
+    assert "no events in" in results["events.schema"].reason
+
+
+def test_check_warns_about_event_files_the_engine_skips_beside_ones_it_reads(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(jsonl(good_events(5)))
+    (tmp_path / "b.csv").write_bytes(b"not,events\n")
+    (tmp_path / "c.ndjson").write_bytes(jsonl(good_events(5)))
+    result = run(with_source(file_source(tmp_path)), ["s3.events"])["s3.events"]
+    assert result.status is Status.WARN, result
+    assert result.reason.startswith(f"1 event files, ")
+    assert "skips 2 more: 2 by name (b.csv, c.ndjson)" in result.reason
+
+
+@pytest.mark.parametrize("suffix, compress", [
+    (".json", lambda b: b), (".jsonl", lambda b: b), (".jsonl.gz", gzip.compress), (".json.gzip", gzip.compress),
+    (".jsonl.bz2", bz2.compress), (".jsonl.xz", lzma.compress), (".jsonl.deflate", zlib.compress),
+    (".hidden.jsonl", lambda b: b),  # a leading dot does not hide a file from the engine
+])
+def test_check_samples_every_suffix_and_compression_the_engine_reads(tmp_path, suffix, compress):
+    name = ("." if suffix.startswith(".hidden") else "events") + suffix.replace(".hidden", "hidden")
+    (tmp_path / name).write_bytes(compress(jsonl(good_events(7))))
+    results = run(with_source(file_source(tmp_path)), ["s3.events", "events.schema"])
+    assert results["s3.events"].status is Status.PASS, results["s3.events"]
+    assert results["events.schema"].status is Status.PASS, results["events.schema"]
+    assert "7 events from 1 files" in results["events.schema"].reason
+
+
+def test_check_fails_a_file_source_with_offset_latest_which_selects_no_file(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(jsonl(good_events(5)))
+    result = run(with_source(file_source(tmp_path, offset="latest")), ["s3.events"])["s3.events"]
+    assert result.status is Status.FAIL
+    assert "offset latest: the file source selects no file at all" in result.reason
+
+
+def test_check_counts_only_files_modified_after_a_ts_offset(tmp_path):
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old.write_bytes(jsonl(good_events(5)))
+    new.write_bytes(jsonl(good_events(5)))
+    os.utime(old, (1_600_000_000, 1_600_000_000))
+    os.utime(new, (1_700_000_000, 1_700_000_000))
+    result = run(with_source(file_source(tmp_path, offset="ts=1650000000000")), ["s3.events"])["s3.events"]
+    assert result.status is Status.WARN, result
+    assert "1 by bootstrap.source.offset ts=1650000000000" in result.reason
+
+
+def test_check_events_on_s3_skips_what_the_engine_skips(s3, moto_endpoint):
+    from check_support import s3_values
+
+    s3.put_object(Bucket="ranker", Key="events/2024-01.jsonl", Body=jsonl(good_events(5)))
+    s3.put_object(Bucket="ranker", Key="events/2024-02.parquet", Body=b"PAR1")
+    results = run(make_deployment(), ["s3.events", "events.schema"], values=s3_values(moto_endpoint))
+    assert results["s3.events"].status is Status.WARN and "1 by name (2024-02.parquet)" in results["s3.events"].reason
+    assert results["events.schema"].status is Status.PASS and "5 events from 1 files" in results["events.schema"].reason
+
+
+def test_check_fails_a_redis_that_needs_a_password_even_when_check_has_it(redis_factory):
+    server = redis_factory("--save", "", "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--requirepass", "pw-s3cret")
+    deployment = make_deployment(redis=("127.0.0.1", server.port))
+    results = run(deployment, ["redis.connect", "redis.eviction"], environ={"REDIS_PASSWORD": "pw-s3cret"})
+    connect = results["redis.connect"]
+    assert connect.status is Status.FAIL, connect
+    assert "refuses clients without a password, and Metarank 0.4.1 cannot send one" in connect.reason
+    assert "passwordless default user" in connect.fix
+    assert results["redis.eviction"].status is Status.PASS  # the other checks still run with the password
+    assert all("pw-s3cret" not in r.reason + r.fix for r in results.values())
+
+
+def test_check_without_a_password_names_why_the_engine_cannot_use_the_redis(redis_factory):
+    server = redis_factory("--save", "", "--requirepass", "pw")
+    result = run(make_deployment(redis=("127.0.0.1", server.port)), ["redis.connect"])["redis.connect"]
+    assert result.status is Status.FAIL
+    assert "requires a password, which Metarank 0.4.1 cannot send one" in result.reason
+    assert "REDIS_PASSWORD" in result.fix

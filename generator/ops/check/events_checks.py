@@ -15,15 +15,19 @@ or a list of strings or numbers); ``tenant`` is an optional string. Ids are stri
 ``Decoder[String]`` refuses numbers). ``timestamp`` is featury's ``Timestamp``, decoded with
 circe's ``Decoder.decodeLong``: epoch milliseconds as a JSON integer or as a string of digits.
 
-Files are read in key/name order; ``.gz`` files are gunzipped; names starting with ``.`` or
-``_`` (``_SUCCESS``, probes) are skipped. Reading stops after N events or a byte budget.
+Only the files Metarank 0.4.1's file source reads are sampled (``event_files``: ``.json``,
+``.jsonl`` and any ``.gz``/``.gzip``/``.bz2``/``.xz``/``.deflate``, within ``offset``), in
+key/name order, decompressed by suffix as Flink does. Reading stops after N events or a byte
+budget.
 """
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
+import lzma
 import os
 import zlib
 from collections.abc import Iterator
@@ -32,6 +36,7 @@ from typing import Any
 
 from generator.files.inputs import Line, bounded_lines
 from generator.ops.check import s3_checks
+from generator.ops.check.event_files import compression, name_is_read, offset_filter
 from generator.ops.check.context import CheckContext
 from generator.ops.check.runner import Check, CheckAbort, Outcome, failed, passed, warned
 from generator.values.model import is_object_store, local_path
@@ -172,11 +177,8 @@ class _ChunkStream(io.RawIOBase):
 
 
 def _event_files(ctx: CheckContext, path: str) -> list[tuple[str, Any]]:
-    """(display name, opener) per file, in name order."""
-
-    def wanted(name: str) -> bool:
-        base = name.rsplit("/", 1)[-1]
-        return bool(base) and not base.startswith((".", "_"))
+    """(display name, opener) per file the engine reads (name and offset), in name order."""
+    in_time, _ = offset_filter(ctx.deployment.bootstrap_source.get("offset"))
 
     if is_object_store(path):
         objects, _ = s3_checks.list_objects(ctx, S3Location.parse(path))
@@ -184,7 +186,7 @@ def _event_files(ctx: CheckContext, path: str) -> list[tuple[str, Any]]:
         return [
             (f"s3://{location.bucket}/{o.key}", lambda key=o.key: _ChunkStream(s3_checks.object_iter_bytes(ctx, S3Location(location.bucket, key))))
             for o in sorted(objects, key=lambda o: o.key)
-            if wanted(o.key)
+            if name_is_read(o.key) and in_time(o.modified_ms)
         ]
     root = local_path(path) or path
     if os.path.isfile(root):
@@ -193,7 +195,14 @@ def _event_files(ctx: CheckContext, path: str) -> list[tuple[str, Any]]:
         names = sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
     else:
         raise CheckAbort(warned(f"bootstrap source {path!r} is not on this machine: events not sampled"))
-    return [(name, lambda name=name: _open_local(name)) for name in names if wanted(name)]
+    return [(name, lambda name=name: _open_local(name)) for name in names if name_is_read(name) and in_time(_mtime_ms(name))]
+
+
+def _mtime_ms(name: str) -> int:
+    try:
+        return os.stat(name).st_mtime_ns // 1_000_000
+    except OSError:
+        return 0
 
 
 def _open_local(name: str) -> Any:
@@ -208,14 +217,52 @@ def _open_local(name: str) -> Any:
         raise OSError(exc.message) from None
 
 
-def _lines(raw: Any, gzipped: bool) -> Iterator[Line]:
+def _lines(raw: Any, compressed: str | None) -> Iterator[Line]:
     """Numbered lines, each at most MAX_LINE_BYTES in memory; a longer line is one Line with
-    ``too_long`` (so the numbers after it stay right)."""
+    ``too_long`` (so the numbers after it stay right). ``compressed``: the suffix the engine
+    decompresses by (event_files.compression)."""
     stream = io.BufferedReader(raw) if isinstance(raw, io.RawIOBase) else raw
-    if gzipped:
+    if compressed in ("gz", "gzip"):
         stream = gzip.GzipFile(fileobj=stream)
+    elif compressed == "bz2":
+        stream = bz2.BZ2File(stream)
+    elif compressed == "xz":
+        stream = lzma.LZMAFile(stream)
+    elif compressed == "deflate":
+        stream = io.BufferedReader(_Inflate(stream))
     with stream:
         yield from bounded_lines(stream, MAX_LINE_BYTES)
+
+
+class _Inflate(io.RawIOBase):
+    """A zlib stream, read incrementally (java.util.zip.InflaterInputStream, Flink's ``deflate``)."""
+
+    def __init__(self, source: Any):
+        self._source = source
+        self._inflater = zlib.decompressobj()
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            if self._inflater.eof:
+                return 0
+            data = self._inflater.unconsumed_tail or self._source.read(64 * 1024)
+            if not data:
+                raise EOFError("compressed stream ended early")
+            self._rest = self._inflater.decompress(data, 1024 * 1024)  # bounded output per call
+        n = min(len(buffer), len(self._rest))
+        buffer[:n] = self._rest[:n]
+        self._rest = self._rest[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._source.close()
+        finally:
+            super().close()
 
 
 def _read_sample(ctx: CheckContext) -> EventSample:
@@ -231,7 +278,7 @@ def _read_sample(ctx: CheckContext) -> EventSample:
             break
         sample.files += 1
         try:
-            for line in _lines(opener(), name.endswith(".gz")):
+            for line in _lines(opener(), compression(name)):
                 if sample.events >= limit:
                     break
                 if sample.bytes >= budget:
@@ -239,7 +286,7 @@ def _read_sample(ctx: CheckContext) -> EventSample:
                     break
                 sample.bytes += line.length
                 newest = _take(sample, f"{name}:{line.number}", line, newest)
-        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; a corrupt stream is zlib.error
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:  # BadGzipFile/bz2 errors are OSError
             sample.bad.append((name, f"cannot read the file: {exc}"))
         if sample.truncated_by_bytes:
             break

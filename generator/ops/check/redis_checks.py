@@ -1,5 +1,6 @@
-"""Redis checks: reachable with AUTH/TLS as configured, never evicts, persists, and (after the
-upload step) holds feature keys with memory to spare.
+"""Redis checks: reachable with AUTH/TLS as configured and without a password (Metarank 0.4.1
+cannot send one), never evicts, persists, and (after the upload step) holds feature keys with
+memory to spare.
 
 Host and port come from the config's ``inference.state`` (``--redis-url`` overrides them, e.g.
 through ``kubectl port-forward``); TLS from ``externalRedis.tls``; the password only from an
@@ -32,6 +33,16 @@ class RedisHandle:
     client: Any
     where: str  # "host:port (AUTH, TLS)" - never the password
     version: str
+    engine_refused: bool = False  # the server refuses a client without a password (as the engine is)
+
+
+#: docs/engine-0.4.1.md E20: StateStoreConfig.scala:24 RedisConfig(host, port, format): no password.
+ENGINE_NO_AUTH = "Metarank 0.4.1 cannot send one (its Redis state config has host, port and format only)"
+ENGINE_AUTH_FIX = (
+    "let the engine in without AUTH: a passwordless default user limited by ACL to the engine's keys "
+    "and commands, reachable only from the ranker pods (NetworkPolicy), as the bundled Redis "
+    "(redis.enabled) does"
+)
 
 
 def _abort(outcome: Outcome) -> CheckAbort:
@@ -89,14 +100,39 @@ def _connect(ctx: CheckContext) -> RedisHandle:
         in_url = bool(ctx.options.redis_url) and bool(urlsplit(ctx.options.redis_url).password)
         source = "the password in --redis-url" if in_url else ctx.options.redis_password_env
         raise _abort(_describe(exc, where, ctx.options.redis_password_env, source)) from exc
-    return RedisHandle(client, where, str(server.get("redis_version", "?")))
+    refused = bool(kwargs.get("password")) and _refuses_without_password(client, tls_on, common)
+    return RedisHandle(client, where, str(server.get("redis_version", "?")), engine_refused=refused)
+
+
+def _refuses_without_password(client: Any, tls: bool, common: dict[str, Any]) -> bool:
+    """Whether the server refuses what the engine sends: a connection without AUTH (PING)."""
+    import redis
+
+    kwargs = client.connection_pool.connection_kwargs
+    settings = {k: v for k, v in common.items() if k != "password"}
+    probe = redis.Redis(host=kwargs.get("host"), port=kwargs.get("port"), db=kwargs.get("db", 0), ssl=tls, **settings)
+    try:
+        probe.ping()
+    except Exception as exc:  # noqa: BLE001 - only an authentication refusal counts here
+        return _is_noauth(exc)
+    finally:
+        probe.close()
+    return False
+
+
+def _is_noauth(exc: Exception) -> bool:
+    text = str(exc)
+    return "NOAUTH" in text or "Authentication required" in text
 
 
 def _describe(exc: Exception, where: str, password_env: str, password_source: str | None = None) -> Outcome:
     text = str(exc)
     name = type(exc).__name__
     if "NOAUTH" in text or "Authentication required" in text or "already authenticated" in text:
-        return failed(f"{where}: Redis requires a password", f"export {password_env}=… (the password is read only from there)")
+        return failed(
+            f"{where}: Redis requires a password, which {ENGINE_NO_AUTH}: the engine's connections would be refused",
+            f"{ENGINE_AUTH_FIX}; export {password_env}=… (read only from there) to run the other Redis checks",
+        )
     if "WRONGPASS" in text or "invalid username-password" in text or "invalid password" in text:
         return failed(f"{where}: AUTH rejected: wrong password", f"check {password_source or password_env} against externalRedis.auth.existingSecret")
     if "without any password configured" in text:
@@ -132,8 +168,15 @@ def _config_get(h: RedisHandle, name: str) -> str | None:
 
 
 def check_connect(ctx: CheckContext) -> Outcome:
+    """Reachable as configured, and reachable the way the engine connects: without a password."""
     h = handle(ctx)
-    return passed(f"Redis {h.version} at {h.where}")
+    if h.engine_refused:
+        return failed(
+            f"Redis {h.version} at {h.where} refuses clients without a password, and {ENGINE_NO_AUTH}: "
+            "the api, upload and update pods could not use it",
+            ENGINE_AUTH_FIX,
+        )
+    return passed(f"Redis {h.version} at {h.where}; accepts the engine's connection without a password")
 
 
 def check_eviction(ctx: CheckContext) -> Outcome:

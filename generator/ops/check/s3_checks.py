@@ -32,6 +32,7 @@ class S3CheckError(CheckAbort):
 class S3Object:
     key: str
     size: int
+    modified_ms: int = 0  # LastModified, epoch millis (what Flink's S3 FileStatus reports)
 
 
 def _settings(ctx: CheckContext) -> S3Settings:
@@ -77,7 +78,9 @@ def list_objects(ctx: CheckContext, location: S3Location, limit: int = MAX_LISTE
         for page in pages:
             for item in page.get("Contents", []):
                 if not item["Key"].endswith("/"):
-                    out.append(S3Object(item["Key"], int(item.get("Size", 0))))
+                    modified = item.get("LastModified")
+                    millis = int(modified.timestamp() * 1000) if hasattr(modified, "timestamp") else 0
+                    out.append(S3Object(item["Key"], int(item.get("Size", 0)), millis))
                 if len(out) >= limit:
                     return out, True
     except Exception as exc:  # noqa: BLE001 - every botocore failure becomes one line
@@ -149,42 +152,82 @@ def check_workdir(ctx: CheckContext) -> Outcome:
     return passed(f"bucket {location.bucket} exists; a probe object under {workdir} was written and removed")
 
 
-def _event_files_local(path: str) -> list[tuple[str, int]] | None:
+def _event_files_local(path: str) -> list[tuple[str, int, int]] | None:
+    """(path, size, modification time in ms) of every file under ``path``; None when absent."""
     import os
 
+    def entry(full: str) -> tuple[str, int, int]:
+        stat = os.stat(full)
+        return (full, stat.st_size, stat.st_mtime_ns // 1_000_000)
+
     if os.path.isfile(path):
-        return [(path, os.path.getsize(path))]
+        return [entry(path)]
     if not os.path.isdir(path):
         return None
     found = []
     for root, _dirs, files in os.walk(path):
         for name in files:
-            full = os.path.join(root, name)
-            found.append((full, os.path.getsize(full)))
+            try:
+                found.append(entry(os.path.join(root, name)))
+            except OSError:  # vanished or unreadable: the engine could not read it either
+                continue
     return sorted(found)
 
 
 def check_events(ctx: CheckContext) -> Outcome:
+    """Event files under the bootstrap source that Metarank 0.4.1 reads (check/event_files.py):
+    none is a failure, some skipped a warning (their events would silently be left out)."""
+    from generator.ops.check.event_files import DESCRIBED, name_is_read, offset_filter
+
     source = ctx.deployment.bootstrap_source
     if source.type != "file":
         return warned(f"bootstrap source is {source.type!r}, not files: nothing to list")
     path = str(source.get("path", ""))
-    fix = "upload the historical events (.jsonl / .jsonl.gz) there, or fix bootstrap.source.path"
+    fix = f"upload the historical events ({DESCRIBED}) there, or fix bootstrap.source.path"
+    at_least, root = "", local_path(path) or path
     if not is_object_store(path):
-        files = _event_files_local(local_path(path) or path)
-        if files is None:
+        listed = _event_files_local(root)
+        if listed is None:
             return warned(f"bootstrap source {path!r} is not on this machine (the pods see it on their volume)")
-        if not files:
-            return failed(f"no event files under {path}", fix)
-        return passed(f"{len(files)} event files, {_human(sum(s for _, s in files))} under {path}")
-    objects, cut = list_objects(ctx, S3Location.parse(path))
-    if not objects:
+        files = listed
+    else:
+        objects, cut = list_objects(ctx, S3Location.parse(path))
+        location = S3Location.parse(path)
+        files = [(location.uri(o.key), o.size, o.modified_ms) for o in objects]
+        at_least = "at least " if cut else ""
+    if not files:
         return failed(f"no event files under {path}", fix)
-    at_least = "at least " if cut else ""
-    total = sum(o.size for o in objects)
+    in_time, offset_note = offset_filter(source.get("offset"))
+    by_name = [f for f in files if name_is_read(f[0])]
+    read = [f for f in by_name if in_time(f[2])]
+    skipped_names = [f[0] for f in files if not name_is_read(f[0])]
+    skipped_time = len(by_name) - len(read)
+    skipped = []
+    if skipped_names:
+        shown = ", ".join(_short_name(n, root) for n in skipped_names[:3])
+        more = f" (+{len(skipped_names) - 3} more)" if len(skipped_names) > 3 else ""
+        skipped.append(f"{len(skipped_names)} by name ({shown}{more}): it reads only {DESCRIBED}")
+    if skipped_time:
+        skipped.append(f"{skipped_time} by bootstrap.source.{offset_note}")
+    engine = "Metarank 0.4.1's file source (FileEventSource.selectFile)"
+    if not read:
+        return failed(f"{at_least}{len(files)} files under {path}, none of which {engine} reads: skips " + "; ".join(skipped), fix)
+    total = sum(size for _, size, _ in read)
     if total == 0:
-        return failed(f"{len(objects)} event files under {path}, all empty", fix)
-    return passed(f"{at_least}{len(objects)} event files, {at_least}{_human(total)} under {path}")
+        return failed(f"{len(read)} event files under {path}, all empty", fix)
+    summary = f"{at_least}{len(read)} event files, {at_least}{_human(total)} under {path}"
+    if skipped:
+        return warned(
+            f"{summary}; {engine} skips {len(skipped_names) + skipped_time} more: " + "; ".join(skipped),
+            "rename the files the engine should read (e.g. events.jsonl.gz), or move the others out of the source path",
+        )
+    return passed(summary)
+
+
+def _short_name(name: str, root: str) -> str:
+    """A file's name relative to the source path, for messages."""
+    prefix = root.rstrip("/") + "/"
+    return name[len(prefix):] if name.startswith(prefix) else name.rsplit("/", 1)[-1]
 
 
 def _later(ctx: CheckContext, step: str, missing: list[str], present: list[str], fix: str) -> Outcome:
