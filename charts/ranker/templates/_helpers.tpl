@@ -319,6 +319,24 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- include "ranker.placement" $stage }}
+{{- with .createDirs }}
+{{- /* LocalFS.write (0.4.1) opens the file without creating its directory: on a fresh shared
+volume train would fail with FileNotFoundException (run: tests/test_engine_lifecycle.py). */}}
+initContainers:
+  - name: create-dirs
+    image: {{ include "ranker.imageRef" $ | quote }}
+    imagePullPolicy: {{ include "ranker.imagePullPolicy" $ }}
+    command: [mkdir, -p]
+    args:
+      {{- toYaml . | nindent 6 }}
+    resources:
+      requests: {cpu: 10m, memory: 16Mi}
+      limits: {cpu: 100m, memory: 32Mi}
+    securityContext:
+      {{- include "ranker.containerSecurityContext" $ctx | nindent 6 }}
+    volumeMounts:
+      {{- include "ranker.volumeMounts" $ctx | nindent 6 }}
+{{- end }}
 containers:
   - name: {{ .component }}
     image: {{ include "ranker.imageRef" . | quote }}
