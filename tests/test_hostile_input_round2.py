@@ -317,3 +317,13 @@ def test_check_without_a_password_names_why_the_engine_cannot_use_the_redis(redi
     assert result.status is Status.FAIL
     assert "requires a password, which Metarank 0.4.1 cannot send one" in result.reason
     assert "REDIS_PASSWORD" in result.fix
+
+
+def test_stripping_many_comments_takes_linear_time():
+    import time
+
+    text = "features: []  # x\n" + "".join(f"# comment {i}\nk{i}: v # c\n" for i in range(40_000))  # ~1 MiB
+    start = time.monotonic()
+    embedded = engine_text(text)
+    assert time.monotonic() - start < 5  # ~0.5 s; a version that re-scanned the text per comment took tens of seconds
+    assert "#" not in embedded and embedded.count("\n") == 40_001

@@ -33,6 +33,7 @@ _SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 # ... unless it is one of YAML 1.1's booleans and nulls, or a word Go's ParseFloat reads.
 _WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "inf", "infinity", "nan"})
 _MERGE = "<<"
+_BREAK = re.compile(r"[\r\n]")
 
 
 def needs_quotes(key: str) -> bool:
@@ -60,7 +61,7 @@ def engine_text(text: str) -> str:
         kind = type(token).__name__
         if kind == "ScalarToken" and after_key and token.plain and needs_quotes(token.value):
             quote.append((start, end, "'" + token.value + "'"))
-        after_key = kind == "KeyToken"
+        after_key = kind == "KeyToken" or (after_key and kind == "AnchorToken")
     return _apply(text, _comment_edits(text, covered) + quote)
 
 
@@ -76,12 +77,11 @@ def _comment_edits(text: str, covered: list[tuple[int, int]]) -> list[tuple[int,
             span = next(spans, None)
         inside = span is not None and span[0] <= position < span[1]
         if not inside and (position == 0 or text[position - 1] in " \t\r\n\ufeff"):
-            line_start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
-            line_end = len(text)
-            for brk in ("\n", "\r"):
-                found = text.find(brk, position)
-                if found != -1:
-                    line_end = min(line_end, found)
+            line_start = position  # each search stops at the nearest break: linear overall
+            while line_start > 0 and text[line_start - 1] not in "\r\n":
+                line_start -= 1
+            found = _BREAK.search(text, position)
+            line_end = found.start() if found else len(text)
             if not text[line_start:position].strip(" \t\ufeff"):
                 # the whole line: drop it with its line break (CRLF counts as one)
                 stop = line_end
@@ -91,7 +91,10 @@ def _comment_edits(text: str, covered: list[tuple[int, int]]) -> list[tuple[int,
                     stop += 1
                 edits.append((line_start, stop, ""))
             else:
-                edits.append((len(text[:position].rstrip(" \t")), line_end, ""))
+                cut = position
+                while cut > line_start and text[cut - 1] in " \t":
+                    cut -= 1
+                edits.append((cut, line_end, ""))
             position = text.find("#", line_end)
             continue
         position = text.find("#", position + 1)
