@@ -79,11 +79,11 @@ def test_comments_are_dropped_but_what_the_engine_reads_is_unchanged():
 
 # --- 2. model names YAML would retype -------------------------------------------------------
 
-RETYPED = ["yes", "on", "010", "0x1F", "1.0", "null", "~", "Off", "1e3", ".inf"]
+RETYPED = ["yes", "on", "010", "0x1F", "1.0", "null", "~", "Off", "1e3", ".inf", "it's", "a b", "café"]
 
 
 @pytest.mark.parametrize("name", RETYPED)
-def test_a_model_named_like_a_yaml_scalar_is_trained_under_the_key_the_engine_reads(tmp_path, name):
+def test_a_model_named_like_a_yaml_scalar_or_oddly_is_trained_under_the_key_the_engine_reads(tmp_path, name):
     config = tmp_path / "config.yml"
     config.write_text(EXAMPLE_CONFIG.read_text().replace("\n  xgboost:\n", f"\n  {name}:\n", 1))
     assert f"\n  {name}:\n" in config.read_text()

@@ -60,7 +60,7 @@ def engine_text(text: str) -> str:
             covered.append((start, end))
         kind = type(token).__name__
         if kind == "ScalarToken" and after_key and token.plain and needs_quotes(token.value):
-            quote.append((start, end, "'" + token.value + "'"))
+            quote.append((start, end, "'" + token.value.replace("'", "''") + "'"))
         after_key = kind == "KeyToken" or (after_key and kind == "AnchorToken")
     return _apply(text, _comment_edits(text, covered) + quote)
 
