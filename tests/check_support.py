@@ -25,7 +25,7 @@ from generator.values.model import Deployment, EventSource, RankingModel, StateS
 
 FEATURES: list[dict[str, Any]] = [
     {"name": "popularity", "type": "number", "scope": "item", "source": "item.popularity"},
-    {"name": "genre", "type": "string", "scope": "item", "source": "item.genre", "values": ["a", "b", "c"]},
+    {"name": "genre", "type": "string", "scope": "item", "source": "item.genre", "encode": "onehot", "values": ["a", "b", "c"]},
     {"name": "ctr", "type": "rate", "top": "click", "bottom": "impression", "scope": "item", "bucket": "24h", "periods": [7, 30]},
     {"name": "clicks", "type": "window_count", "interaction": "click", "scope": "item", "bucket": "24h", "periods": [1, 7, 30]},
     {"name": "platform", "type": "ua", "source": "ranking.ua", "field": "platform", "scope": "session"},

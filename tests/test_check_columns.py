@@ -44,3 +44,12 @@ def test_mismatch_explanation_without_names_points_at_equal_sized_features():
     assert "3 column(s) more in the config" in text
     assert "clicks (window_count, 3 columns)" in text and "genre (string, 3 columns)" in text
     assert "trained with 2 more column(s)" in explain_mismatch(cols, 15, None)
+
+
+def test_string_feature_without_encode_is_one_index_column_like_the_engine():
+    # 0.4.1: StringFeatureSchema's encode defaults to IndexEncoderName (StringFeature.scala:132);
+    # tests/test_engine_lifecycle.py checks the column count of a dataset the engine wrote.
+    plain = {"name": "genre", "type": "string", "scope": "item", "source": "item.genre", "values": ["a", "b", "c"]}
+    assert column_names(model_columns(["genre"], [plain])) == ["genre"]
+    onehot = {**plain, "encode": "onehot"}
+    assert column_names(model_columns(["genre"], [onehot])) == ["genre_a", "genre_b", "genre_c"]

@@ -27,8 +27,9 @@ uses ``io.findify.featury``):
    item_age,
    field_match,
    local_time
-   string               ``encode: index`` → 1; ``encode: onehot`` (the default) →
-                        one column per entry of ``values`` (``StringFeature``)
+   string               ``encode: index`` (the default: ``StringFeatureSchema``'s
+                        ``encode = IndexEncoderName``, StringFeature.scala:132 at 0.4.1) → 1;
+                        ``encode: onehot`` → one column per entry of ``values``
    rate                 one column per entry of ``periods`` (``RateFeature``:
                         ``dim = periods.size``, names ``<name>_<period>``)
    window_count         one column per entry of ``periods`` (``WindowCountFeature``)
@@ -102,7 +103,8 @@ def _names_for(definition: Mapping[str, Any]) -> tuple[str, ...]:
     if kind in SINGLE_COLUMN_TYPES:
         return (name,)
     if kind == "string":
-        if definition.get("encode", "onehot") == "index":
+        # 0.4.1 defaults to the index encoder (one column); run: test_engine_lifecycle's datasets.
+        if definition.get("encode", "index") == "index":
             return (name,)
         return tuple(f"{name}_{value}" for value in _list(definition, "values"))
     if kind in ("rate", "window_count"):
