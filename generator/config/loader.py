@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Diagnostic, UsageError
+from generator.values.numbers import json_number
 
 MAX_BYTES = 10 * 1024 * 1024  # a 2,000-feature config is ~200 KiB
 MAX_DEPTH = 64  # real configs nest 5 levels
@@ -272,17 +273,48 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!":
             tag = loader.resolve(ScalarNode, event.value, event.implicit)
+            if tag == _STR and event.implicit[0] and _SNAKEYAML_FLOAT.match(event.value):
+                # SnakeYAML (the engine's YAML 1.1) reads 1e3 as a float; PyYAML as text
+                self._check_engine_number(event, _FLOAT)
+                number = json_number(event.value)
+                return event.value if number is None else float(number)
         self._check_tag(event, tag)
+        if tag in (_INT, _FLOAT):
+            self._check_engine_number(event, tag)
         if tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
             return event.value  # keep as written: the config stays text, and JSON has no dates
         if tag == "tag:yaml.org,2002:merge":
             at_key = bool(self.stack) and self.stack[-1].is_mapping and self.stack[-1].pending_key is None
             return _MERGE if at_key else event.value
+        if tag == _FLOAT and json_number(event.value) is not None:
+            return float(event.value)  # 1e3 (SnakeYAML's float, not PyYAML's)
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return loader.yaml_constructors[tag](loader, node)
         except Exception:  # noqa: BLE001 - e.g. "!!int abc": report, never crash
             raise _Refused("RV012", f"{event.value!r} is not a valid {tag.rsplit(':', 1)[-1]}", _mark(event), self._here()) from None
+
+    def _check_engine_number(self, event: Any, tag: str) -> None:
+        """RV007: a number Metarank 0.4.1 cannot read. circe-yaml turns an int or float node into
+        JSON with ``JsonNumber.fromString`` (JSON's grammar), except ints that start with ``0x`` or
+        contain ``_``, which SnakeYAML constructs; anything else fails the whole config
+        ("Invalid numeric string"). ``010``, ``+8``, ``.5``, ``0b101``, ``1:30``, ``-0x1F``,
+        ``.inf`` and ``.nan`` are numbers to YAML 1.1 but not to the engine."""
+        text = event.value
+        if self.stack and self.stack[-1].is_mapping and self.stack[-1].pending_key is None:
+            return  # a mapping key: circe-yaml keeps its text
+        if tag == _INT and (text.startswith("0x") or "_" in text):
+            return
+        if json_number(text) is not None:
+            return
+        line, col = _mark(event)
+        self.doc.diagnostics.append(Diagnostic(
+            code="RV007", path=json_path(self._here()), file=self.doc.file, line=line, col=col,
+            hint="write it as a plain decimal number (8, 0.5, 1000), or quote it if it is text",
+            message=f"{text!r} is a YAML 1.1 number that Metarank 0.4.1 cannot read: its YAML reader (circe-yaml) "
+            "takes JSON number syntax only (no leading +, no leading zeros, no .5, no .inf/.nan; "
+            "0x.. and digits with _ are fine) and stops with 'Invalid numeric string'",
+        ))
 
     def _check_tag(self, event: Any, tag: str | None) -> None:
         allowed = _SCALAR_TAGS | {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:merge"}
@@ -376,6 +408,15 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:binary",
     "tag:yaml.org,2002:merge",
 }
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+#: SnakeYAML 1.x's implicit float (org/yaml/snakeyaml/resolver/Resolver.class in metarank.jar):
+#: unlike PyYAML's, the dot and the exponent's sign are optional (1e3, 1.0e3)
+_SNAKEYAML_FLOAT = re.compile(
+    r"^([-+]?(\.[0-9]+|[0-9_]+(\.[0-9_]*)?)([eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 _MERGE = object()
 _MERGE_KEY = "\x00<<"  # cannot collide: a NUL never survives decoding (binary files are refused)
 
