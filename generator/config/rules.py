@@ -19,6 +19,7 @@ from generator.errors import Diagnostic
 from generator.config.text import Suggester, has_password_in_url, near_miss, redact
 from generator.config.loader import JsonPath, LoadedDocument, diagnostic_at
 from generator.values.model import EnvProfile, is_object_store, local_path
+from generator.values.numbers import engine_int
 
 PORT_RANGE = (1, 65535)
 # Flink's upper bound for a job's (max) parallelism.
@@ -48,6 +49,8 @@ def model_features_defined(doc: LoadedDocument) -> Iterator[Diagnostic]:
     defined = {f.get("name") for f in _features(doc) if isinstance(f.get("name"), str)}
     suggest = Suggester(sorted(defined))  # built once; bounded fuzzy work (linear in the config)
     for name, model in _models(doc):
+        if model.get("type") != "lambdamart":
+            continue  # Config.validateConfig checks LambdaMARTConfig only; noop/shuffle ignore the key
         for i, feature in enumerate(_list(model.get("features"))):
             if isinstance(feature, str) and feature not in defined:
                 guess = suggest.near(feature)
@@ -114,8 +117,8 @@ def ports_in_range(doc: LoadedDocument) -> Iterator[Diagnostic]:
     """RV110: every port is 1..65535."""
     low, high = PORT_RANGE
     for path in (("inference", "port"), ("inference", "source", "port"), ("inference", "state", "port")):
-        value = _get(doc.data, path)
-        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+        value = engine_int(_get(doc.data, path))  # 8080, 8080.0, "8080": what the engine reads
+        if value is not None and not low <= value <= high:
             yield diagnostic_at(doc, "RV110", path, f"port {value} is out of range ({low}..{high})")
 
 
@@ -255,9 +258,10 @@ def _get(data: Any, path: JsonPath) -> Any:
 
 
 def _whole(value: Any) -> Any:
-    """``4.0`` → ``4``: a whole float is an integer to the schema and to the engine (circe's
-    Decoder[Int]); everything else unchanged."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    """``4.0``, ``"4"``, ``1e3`` → the integer circe's Decoder[Int] reads (what the engine uses);
+    everything else unchanged (the schema reports it)."""
+    number = engine_int(value)
+    return value if number is None else number
 
 
 def _list(value: Any) -> list:

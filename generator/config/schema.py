@@ -10,11 +10,14 @@ Metarank ≥0.5 config is recognised and refused (RV003).
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
+from dataclasses import replace
 from typing import Any, Iterable
 
 from generator.errors import Diagnostic, UsageError
+from generator.values.numbers import INT_MAX, INT_MIN, LONG_MAX, engine_double, engine_int
 from generator.config.text import near_miss, redact
 from generator.config.loader import JsonPath, LoadedDocument, diagnostic_at, json_path
 
@@ -96,7 +99,63 @@ def _validator_for(text: str) -> Any:
         raise UsageError(f"the bundled config schema is not valid JSON: {str(exc).splitlines()[0]}") from None
     if not isinstance(schema, dict):
         raise UsageError("the bundled config schema is not a JSON Schema (not an object)")
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    checker = FormatChecker()
+    for name, check in ENGINE_FORMATS.items():
+        checker.checks(name)(check)
+    return Draft202012Validator(schema, format_checker=checker)
+
+
+# -- the engine's own value formats (custom JSON Schema formats) --------------------------------
+
+_DURATION = re.compile(r"([0-9]+)([smhd])")
+_NANOS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+
+
+def _is_duration(value: Any) -> bool:
+    """``util/DurationJson.scala``: ``([0-9]+)([smhd])`` (the whole string), then
+    ``FiniteDuration(num.toLong, unit)``, which fails above Long.MaxValue nanoseconds
+    (~292 years) and when the number does not fit a Long."""
+    if not isinstance(value, str):
+        return True  # the type keyword speaks
+    found = _DURATION.fullmatch(value)
+    return bool(found) and int(found.group(1)) * _NANOS[found.group(2)] <= LONG_MAX
+
+
+def _is_offset(value: Any) -> bool:
+    """``config/EventSourceConfig.scala`` ``sourceOffsetDecoder``: earliest, latest,
+    ``ts=<Long>``, ``last=<duration>`` (whole string)."""
+    if not isinstance(value, str):
+        return True
+    if value in ("earliest", "latest"):
+        return True
+    if value.startswith("ts=") and value[3:].isascii() and value[3:].isdigit():
+        return int(value[3:]) <= LONG_MAX
+    return value.startswith("last=") and _is_duration(value[5:])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, (int, float, str)) or engine_int(value) is not None
+
+
+def _is_double(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, (int, float, str)) or engine_double(value) is not None
+
+
+ENGINE_FORMATS = {
+    "metarank-int": _is_int,
+    "metarank-double": _is_double,
+    "metarank-duration": _is_duration,
+    "metarank-offset": _is_offset,
+}
+FORMAT_WORDS = {
+    "metarank-int": "Metarank 0.4.1 reads it with circe's Decoder[Int]: a whole number from "
+    f"{INT_MIN} to {INT_MAX}, written as a number or as a quoted number in JSON syntax",
+    "metarank-double": "Metarank 0.4.1 reads it with circe's Decoder[Double]: a number, or a quoted "
+    "number in JSON syntax",
+    "metarank-duration": "a duration <number><s|m|h|d> of at most ~292 years (Long.MaxValue nanoseconds), "
+    "e.g. '24h' or '30d'",
+    "metarank-offset": "earliest, latest, ts=<epoch millis> or last=<number><s|m|h|d>",
+}
 
 
 def validator() -> Any:
@@ -124,6 +183,8 @@ def check_structure(doc: LoadedDocument) -> list[Diagnostic]:
     for error in validator().iter_errors(data):
         for d in _convert(doc, error):
             key = (d.code, d.path, d.message)  # anyOf/allOf branches report one problem many times
+            if d.code in ("RV012", "RV014"):  # one value failing its type, pattern and engine format: once
+                key = ("value", d.path, "")
             if key not in seen:
                 seen.add(key)
                 out.append(d)
@@ -221,6 +282,15 @@ def _convert(doc: LoadedDocument, error: Any) -> list[Diagnostic]:
     if keyword in ("required", "dependentRequired"):
         return _missing_keys(doc, error, path)
     code = CODE_BY_KEYWORD.get(keyword, OTHER_SCHEMA_CODE)
+    if isinstance(error.schema, dict) and keyword in error.schema.get("x-ranker-warning", ()):
+        # the engine loads the value; ranker finds it meaningless and says so
+        found = _convert_plain(doc, error, path, code)
+        return [replace(d, severity="warning", message=d.message + "; Metarank 0.4.1 accepts it") for d in found]
+    return _convert_plain(doc, error, path, code)
+
+
+def _convert_plain(doc: LoadedDocument, error: Any, path: JsonPath, code: str) -> list[Diagnostic]:
+    keyword = error.validator
     if keyword == "type":
         return [diagnostic_at(doc, code, path, f"expected {_expected_types(error.validator_value)}, got {_describe(error.instance)}")]
     if keyword in ("enum", "const"):
@@ -236,16 +306,26 @@ def _unknown_keys(doc: LoadedDocument, error: Any, path: JsonPath) -> list[Diagn
     patterns = list(error.schema.get("patternProperties", {}))
     extras = [k for k in instance if k not in known and not _matches_any(k, patterns)]
     candidates = [k for k in known if k not in instance]
+    required = set(error.schema.get("required", ())) if isinstance(error.schema, dict) else set()
     out = []
     for key in extras:
         guess = near_miss(str(key), candidates)
         where = f" in {_where(path)}" if path else " at the top level"
         allowed = "" if guess else _allowed_list(known)
+        if guess in required:  # the engine stops: the key it needs is missing
+            out.append(diagnostic_at(
+                doc, "RV010", (*path, key),
+                f"unknown key {key!r}{where}, and the required key {guess!r} is missing",
+                hint=f"did you mean {guess!r}?",
+            ))
+            continue
+        # Metarank 0.4.1's decoders skip unknown keys: the config loads, the key does nothing
         out.append(
             diagnostic_at(
                 doc, "RV010", (*path, key),
-                f"unknown key {key!r}{where}{allowed}",
+                f"unknown key {key!r}{where}{allowed}; Metarank 0.4.1 ignores it",
                 hint=f"did you mean {guess!r}?" if guess else None,
+                severity="warning",
             )
         )
     return out
@@ -261,14 +341,20 @@ def _missing_keys(doc: LoadedDocument, error: Any, path: JsonPath) -> list[Diagn
     return [
         diagnostic_at(doc, "RV011", path, f"missing required key {key!r} in {where}")
         for key in needed
-        if key not in instance and not _misspelled_in(instance, key, _known_properties(error.schema))
+        if key not in instance and not _misspelled_in(instance, key, error.schema)
     ]
 
 
-def _misspelled_in(instance: dict, key: str, known: list[str]) -> bool:
-    """``wrokdir:`` already gets "unknown key 'wrokdir' (did you mean 'workdir'?)"; a second
-    "missing required key 'workdir'" at the same mapping would say nothing new."""
-    return any(isinstance(k, str) and k not in known and near_miss(k, [key]) for k in instance)
+def _misspelled_in(instance: dict, key: str, schema: Any) -> bool:
+    """``wrokdir:`` already gets the error "unknown key 'wrokdir', and the required key 'workdir'
+    is missing" from the same (closed) mapping schema; a second "missing required key 'workdir'"
+    would say nothing new. Only then: a schema that does not close the mapping reports no
+    unknown key, and the missing key must be reported here."""
+    if not isinstance(schema, dict) or schema.get("additionalProperties") is not False:
+        return False
+    known = _known_properties(schema)
+    candidates = [k for k in known if k not in instance]
+    return any(isinstance(k, str) and k not in known and near_miss(k, candidates) == key for k in instance)
 
 
 def _bad_enum(doc: LoadedDocument, error: Any, path: JsonPath) -> Diagnostic:
@@ -294,6 +380,8 @@ def _best_context(error: Any) -> Any:
 def _format_message(error: Any, path: JsonPath) -> str:
     what = f"{path[-1]}" if path and isinstance(path[-1], str) else "value"
     rule = error.validator_value
+    if error.validator == "format" and rule in FORMAT_WORDS:
+        return f"{_show(error.instance)} is not a valid {what}: {FORMAT_WORDS[rule]}"
     shown = f"pattern {rule}" if error.validator == "pattern" and len(str(rule)) <= 40 else ""
     examples = error.schema.get("examples") or []
     if examples and all(isinstance(e, str) for e in examples):
