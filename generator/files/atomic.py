@@ -147,6 +147,13 @@ def check_writable(directory: Path) -> None:
 
 def _target(path: Path) -> Path:
     """The file to replace for ``path``, after the gate's checks (see the module docstring)."""
+    try:
+        return _checked_target(path)
+    except OSError as exc:  # a name too long, a loop of symlinks, no permission …
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _checked_target(path: Path) -> Path:
     if path.is_symlink():
         real = Path(os.path.realpath(path))
         if not real.exists():

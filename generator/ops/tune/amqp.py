@@ -46,8 +46,12 @@ class BrokerSettings:
 
     @classmethod
     def parse(cls, url: str, timeout: float = 30.0, max_attempts: int = 3) -> "BrokerSettings":
-        parts = urlsplit(url)
-        if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            usable = parts.scheme in ("amqp", "amqps") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:  # "amqp://[", a port that is not a number: the URL itself is broken
+            usable = False
+        if not usable:
             raise UsageError(f"--broker {redact(url)!r}: expected amqp://user:password@host:5672/vhost")
         return cls(url, timeout, max_attempts)
 
@@ -57,10 +61,13 @@ class BrokerSettings:
 
 
 def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # unparseable: it may still hold a password, so show only its scheme
+        return url.split("://", 1)[0] + "://…" if "://" in url else "…"
     return parts._replace(netloc=netloc).geturl()
 
 

@@ -60,6 +60,9 @@ def plan_for(deployment: Any, options: TuneOptions) -> TunePlan:
     except ColumnRuleError:
         columns = None
     path = options.model_path or model.path
+    for option, value in (("--model-path", path), ("--out", options.out), ("--dataset", options.dataset)):
+        if value is not None and "\0" in value:
+            raise UsageError(f"{option} {value!r}: contains a NUL byte; give a path or an s3:// URI")
     return TunePlan(
         model=options.model,
         dataset_uri=options.dataset or deployment.storage.dataset(options.model),
@@ -95,6 +98,13 @@ def _within(inner: tuple[str, str], outer: tuple[str, str]) -> bool:
 
 
 def check_outputs(plan: TunePlan) -> None:
+    try:
+        _check_outputs(plan)
+    except OSError as exc:  # a name too long, a loop of symlinks …: the path is not usable
+        raise UsageError(f"{exc.filename or plan.model_path}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _check_outputs(plan: TunePlan) -> None:
     """Refuse the model path and the --out directory before any work, with the output gate's
     rules (not an input, a device, a FIFO, a socket or a directory; a symlink is written
     through, a dangling one refused), and refuse outputs inside the dataset directory (the next
