@@ -186,3 +186,14 @@ def test_ranker_refuses_what_the_engine_accepts_only_deliberately(judged):
 def test_every_deliberate_refusal_is_exercised_by_the_corpus(judged):
     used = {d for i in judged.values() if i.engine and not i.ranker for d in _deliberate_for(i)}
     assert not set(DELIBERATE) - used, [d.code + " " + d.path for d in DELIBERATE if d not in used]
+
+
+def test_the_probe_reports_the_engines_own_errors(judged):
+    """The probe is the engine, not a stub: its refusals carry circe's own messages."""
+    by_name = {i.name: i for i in judged.values()}
+    leading_zero = [i for n, i in by_name.items() if n.startswith("numbers/") and n.endswith("/inference.port=010")]
+    assert leading_zero and not leading_zero[0].engine
+    assert "Invalid numeric string 010" in (leading_zero[0].engine_error or "")
+    star = [i for n, i in by_name.items() if n.startswith("features/") and ':source="*.f"' in n]
+    assert star and all("cannot decode source field *.f" in (i.engine_error or "") for i in star)
+    assert Counter(i.engine for i in judged.values())[False] > 1_000  # the corpus probes refusals too

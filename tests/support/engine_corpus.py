@@ -298,6 +298,11 @@ def corpus(seed: int = SEED) -> list[Case]:
         fitting = [n for n in names if predicate(base[n])]
         return rng.choice(fitting)
 
+    def small(config: dict) -> bool:
+        """Hosts for the feature, source and state mutations: validation time grows with the
+        config, and the large bases are mutated by the other sections."""
+        return len(config["features"]) <= 2
+
     # 1. the bases themselves
     for name in names:
         add("identity", name, "as-is", base[name])
@@ -359,7 +364,7 @@ def corpus(seed: int = SEED) -> list[Case]:
         for kind, key in (("number", "ttl"), ("number", "refresh"), ("rate", "bucket"), ("window_count", "bucket"),
                           ("interacted_with", "duration"), ("interaction_count", "ttl")):
             feature = dict(FEATURES[kind], **{key: Raw(spelling)})
-            name = pick()
+            name = pick(small)
             config = copy.deepcopy(base[name])
             config["features"].append(feature)
             add("durations", name, f"{kind}.{key}={spelling}", config)
@@ -368,7 +373,7 @@ def corpus(seed: int = SEED) -> list[Case]:
     for spelling in OFFSETS:
         for where in ("bootstrap", "inference"):
             for source in (SOURCES["kafka"], SOURCES["kinesis"], SOURCES["pulsar"], SOURCES["file"]):
-                name = pick()
+                name = pick(small)
                 config = put(base[name], (where, "source"), dict(source, offset=Raw(spelling)))
                 add("offsets", name, f"{where}.{source['type']}.offset={spelling}", config)
 
@@ -396,11 +401,11 @@ def corpus(seed: int = SEED) -> list[Case]:
 
     # 8. every feature type, each option missing, added, or with other values
     for kind, template in FEATURES.items():
-        host = pick(lambda c: len(c["features"]) < 20)
+        host = pick(small)
         add("features", host, f"{kind}:valid", _with_feature(base[host], template))
         for key in template:
             if key != "type":
-                host = pick()
+                host = pick(small)
                 add("features", host, f"{kind}:-{key}", _with_feature(base[host], _without(template, key)))
         for key in COMMON_EXTRAS + [k for k in OPTION_VALUES if k not in COMMON_EXTRAS]:
             values = OPTION_VALUES.get(key, [Raw("1")])
@@ -408,12 +413,12 @@ def corpus(seed: int = SEED) -> list[Case]:
             for value in values if key in template else values[:1] + values[-1:]:
                 if key in template and template[key] == value:
                     continue
-                host = pick()
+                host = pick(small)
                 add("features", host, f"{kind}:{key}={_show(value)}", _with_feature(base[host], dict(template, **{key: value})))
 
     # 9. models
     for variant, model in MODELS.items():
-        host = pick()
+        host = pick(small)
         config = copy.deepcopy(base[host])
         model = copy.deepcopy(model)
         if isinstance(model, dict) and model.get("features") == "<defined>":
@@ -421,26 +426,26 @@ def corpus(seed: int = SEED) -> list[Case]:
         config["models"]["probe_m"] = model
         add("models", host, variant, config)
     for variant, models in TOP_MODELS.items():
-        host = pick()
+        host = pick(small)
         add("models", host, variant, put(base[host], ("models",), models))
 
     # 10. sources: every type in both places, each key missing, wrong values
     for where in ("bootstrap", "inference"):
         for kind, source in SOURCES.items():
-            host = pick()
+            host = pick(small)
             add("sources", host, f"{where}:{kind}", put(base[host], (where, "source"), source))
             for key in source:
-                host = pick()
+                host = pick(small)
                 add("sources", host, f"{where}:{kind}:-{key}", put(base[host], (where, "source"), _without(source, key)))
             for key, values in SOURCE_VALUES.items():
                 for value in values:
-                    host = pick()
+                    host = pick(small)
                     add("sources", host, f"{where}:{kind}:{key}={_show(value)}",
                         put(base[host], (where, "source"), dict(source, **{key: value})))
 
     # 11. state
     for variant, state in STATES.items():
-        host = pick()
+        host = pick(small)
         add("state", host, variant, put(base[host], ("inference", "state"), state))
 
     # 12. paths
