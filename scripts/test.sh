@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh test || exit 1
 # The chart toolchain (Helm 3 and 4 CLIs, helm-unittest, kubeconform + schemas, ct) in .tools/.
 scripts/tools.sh || exit 1
+# The engine: Metarank 0.4.1 built from ../shared/engine (+ Java 11), for the `engine` tests.
+if [ -d "${RANKER_SHARED:-../shared}/engine" ]; then
+  scripts/engine.sh || exit 1
+else
+  echo "scripts/test.sh: ../shared/engine is missing: the engine tests will skip (fail under CI)" >&2
+fi
 
 # Precompile so subprocess-based tests and start-up checks do not pay for compilation.
 .venv/bin/python -m compileall -q generator >/dev/null

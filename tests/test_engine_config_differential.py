@@ -71,6 +71,9 @@ DELIBERATE: tuple[Deliberate, ...] = (
                "an empty topic, group id, region, broker, service URL or Redis host: the client cannot connect"),
     Deliberate("RV012", _M + r"\.weights\.[^.]+",
                "a null weight: circe's Decoder[Double] reads null as NaN, which poisons the training labels"),
+    Deliberate("RV124", r"\$\.features\[\d+\]\.type",
+               "field_match loads, but its Lucene analyzer is not serialisable: the bootstrap fails building its Flink "
+               "job (NotSerializableException, util/TextAnalyzer.scala:33; run: tests/test_engine_facts.py)"),
     Deliberate("RV904", r".*",
                "a duplicate mapping key: SnakeYAML keeps the last one, ranker's reader the first; which one the "
                "engine uses is not what a reader of the file expects, and the generated values could differ"),

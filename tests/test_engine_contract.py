@@ -493,7 +493,7 @@ def test_engine_rule_codes_are_in_the_readme_table():
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     codes = [re.match(r"(RV\d{3})", rule.__doc__ or "").group(1) for rule in ENGINE_RULES]
-    assert codes == ["RV113", "RV114", "RV205", "RV206", "RV207"]
+    assert codes == ["RV124", "RV113", "RV114", "RV205", "RV206", "RV207"]
     assert [c for c in codes if f"| {c} |" not in readme] == []
 
 
@@ -503,3 +503,86 @@ def test_E06_flink_mode_can_only_drop_the_keys_not_name_other_ones():
     assert schema["properties"]["s3"]["properties"]["auth"]["properties"]["flinkMode"]["enum"] == ["", "serviceAccount"]
     message = _refusal(PROD_UPDATE, {"s3": {"auth": {"flinkMode": "secret"}}})
     assert "flinkMode" in message
+
+
+# --- E25–E28: settled by running the engine (tests/test_engine_lifecycle.py, test_engine_facts.py) ---
+
+
+def _local_paths_render(tmp_path: Path, step: str) -> list[dict]:
+    """The bundled example with local paths on the shared volume (dev), as gen + render make it."""
+    import sys
+
+    config = yaml.safe_load((REPO / "examples" / "config.yml").read_text())
+    config["bootstrap"]["workdir"] = "/data/ranker/workdir"
+    config["bootstrap"]["source"]["path"] = "/data/events/"
+    config["models"]["xgboost"]["path"] = "/data/ranker/models/xgboost.model"
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    env = yaml.safe_load((REPO / "values" / "dev.yaml").read_text())
+    env["sharedVolume"] = {"enabled": True, "existingClaim": "ranker-data", "mountPath": "/data"}
+    (tmp_path / "env.yaml").write_text(yaml.safe_dump(env))
+    gen = subprocess.run([str(Path(sys.executable).parent / "ranker-values"), "gen", str(tmp_path / "config.yml"),
+                          "--env-file", str(tmp_path / "env.yaml"), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, check=False)
+    assert gen.returncode == 0, gen.stderr
+    return render([tmp_path / "env.yaml", tmp_path / "out" / f"{step}.yaml"])
+
+
+def test_E25_train_job_creates_a_local_model_directory_before_the_engine_writes(tmp_path):
+    objects = _local_paths_render(tmp_path, "train")
+    job = next(o for o in by_kind(objects, "Job") if component(o) == "train")
+    init = job["spec"]["template"]["spec"]["initContainers"][0]
+    assert init["command"] + init["args"] == ["mkdir", "-p", "/data/ranker/models"]
+    assert init["securityContext"]["runAsUser"] == FLINK_UID
+    assert {"name": "shared", "mountPath": "/data"} in init["volumeMounts"]
+    # S3 model paths need no directory: no init container
+    prod = next(o for o in by_kind(_render(PROD_API), "Job") if component(o) == "train")
+    assert "initContainers" not in prod["spec"]["template"]["spec"]
+
+
+def test_E26_string_feature_without_encode_is_one_column():
+    from generator.ops.check.columns import model_columns
+
+    plain = {"name": "genre", "type": "string", "scope": "item", "source": "item.genre", "values": ["a", "b", "c", "d"]}
+    assert sum(c.dim for c in model_columns(["genre"], [plain])) == 1
+    assert sum(c.dim for c in model_columns(["genre"], [{**plain, "encode": "onehot"}])) == 4
+
+
+def test_E28_update_state_directories_on_a_local_volume_get_a_scheme(tmp_path):
+    objects = _local_paths_render(tmp_path, "update")
+    fd = _flink(objects, "update")
+    conf = fd["spec"]["flinkConfiguration"]
+    assert conf["state.checkpoints.dir"] == "file:///data/ranker/workdir/update/checkpoints"
+    assert conf["state.savepoints.dir"] == "file:///data/ranker/workdir/update/savepoints"
+    assert fd["spec"]["job"]["initialSavepointPath"] == "file:///data/ranker/workdir/savepoint"
+    # s3:// paths are left as they are
+    prod = _flink(_render(PROD_UPDATE), "update")
+    assert prod["spec"]["flinkConfiguration"]["state.savepoints.dir"].startswith("s3://")
+
+
+def test_E08_upload_gets_a_custom_endpoint_through_core_site_on_its_classpath():
+    objects = _render(PROD_API, {"s3": {"endpoint": "http://minio.storage:9000", "pathStyleAccess": True}})
+    site = next(o for o in by_kind(objects, "ConfigMap") if o["metadata"]["name"].endswith("-hadoop"))
+    xml = site["data"]["core-site.xml"]
+    assert "<name>fs.s3a.endpoint</name><value>http://minio.storage:9000</value>" in xml
+    assert "<name>fs.s3a.path.style.access</name><value>true</value>" in xml
+    assert "<name>fs.s3a.connection.ssl.enabled</name><value>false</value>" in xml
+    upload = next(o for o in by_kind(objects, "Job") if component(o) == "upload")
+    container = upload["spec"]["template"]["spec"]["containers"][0]
+    classpath = container["args"][container["args"].index("-cp") + 1]
+    assert classpath == "/app/metarank.jar:/etc/ranker/hadoop"
+    assert {"name": "hadoop-conf", "mountPath": "/etc/ranker/hadoop", "readOnly": True} in container["volumeMounts"]
+    # without a custom endpoint (AWS) nothing changes
+    plain = next(o for o in by_kind(_render(PROD_API), "Job") if component(o) == "upload")
+    assert "/app/metarank.jar" in plain["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_E27_field_match_is_refused_by_the_generator(tmp_path):
+    config = yaml.safe_load((REPO / "examples" / "config.yml").read_text())
+    config["features"].append({"name": "title_match", "type": "field_match", "rankingField": "ranking.query",
+                               "itemField": "item.title", "method": {"type": "term", "language": "en"}})
+    config["models"]["xgboost"]["features"].append("title_match")
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    report = validate_config(path)
+    errors = [d for d in report.diagnostics if d.code == "RV124"]
+    assert len(errors) == 1 and errors[0].severity == "error" and "NotSerializableException" in errors[0].message

@@ -413,7 +413,24 @@ def env_update_parallelism_fits_the_savepoint(doc: LoadedDocument, env: EnvProfi
     )
 
 
+def field_match_cannot_run(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV124: field_match cannot run in Metarank 0.4.1's Flink jobs (its text analyzer is not serialisable)."""
+    features = _get(doc.data, ("features",))
+    if not isinstance(features, list):
+        return
+    for index, feature in enumerate(features):
+        if isinstance(feature, dict) and feature.get("type") == "field_match":
+            yield diagnostic_at(
+                doc, "RV124", ("features", index, "type"),
+                f"feature {feature.get('name')!r}: field_match cannot run in Metarank 0.4.1: its Lucene text "
+                "analyzer is not serialisable, so the bootstrap (and the update job) fails building its Flink "
+                "job with NotSerializableException (TextAnalyzer.scala; run: tests/test_engine_facts.py)",
+                hint="remove the feature (and its name from the models' features)",
+            )
+
+
 ENGINE_RULES: tuple[EngineRule, ...] = (
+    field_match_cannot_run,
     bootstrap_parallelism_is_ignored,
     update_parallelism_fits_the_savepoint,
     memory_state_needs_standalone,

@@ -54,7 +54,6 @@ ACCESS_KEY, SECRET_KEY = "AKIARANKERE2E0000000", "ranker-e2e-secret-key-not-real
 def _example_config(env: str) -> dict[str, Any]:
     """The bundled example with paths for this env and the rest feedback source (no Kafka here)."""
     config = yaml.safe_load((REPO / "examples" / "config.yml").read_text())
-    _drop_feature(config, "query_title_match")  # TEMP
     if env == "dev":
         base = "/data/ranker"
         config["bootstrap"]["source"]["path"] = "/data/events/"
@@ -68,13 +67,6 @@ def _example_config(env: str) -> dict[str, Any]:
     config["inference"]["source"] = {"type": "rest", "host": "ranker-api", "port": 8080}
     config["inference"]["parallelism"] = 1
     return config
-
-
-def _drop_feature(config: dict[str, Any], name: str) -> None:
-    config["features"] = [f for f in config["features"] if f["name"] != name]
-    for model in config["models"].values():
-        if "features" in model:
-            model["features"] = [f for f in model["features"] if f != name]
 
 
 def _env_values(env: str) -> dict[str, Any]:
@@ -222,7 +214,8 @@ class Lifecycle:
         with self.netns.entered():
             pages = self.s3().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=f"ranker/workdir/{prefix}")
             for page in pages:
-                keys += [o["Key"].removeprefix("ranker/workdir/") for o in page.get("Contents", [])]
+                # S3A's directory markers ("<dir>/", zero bytes) are not data
+                keys += [o["Key"].removeprefix("ranker/workdir/") for o in page.get("Contents", []) if not o["Key"].endswith("/")]
         return sorted(keys)
 
     def read_workdir(self, relative: str) -> bytes:
@@ -341,11 +334,16 @@ class Lifecycle:
         except (OSError, urllib.error.URLError):
             return False
 
-    def update(self, overrides: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], PodProcess]:
+    def update(self, overrides: Mapping[str, Any] | None = None, job: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], PodProcess]:
+        """The update FlinkDeployment; ``job`` patches the rendered ``spec.job`` (to ask the engine
+        about a spec the chart would refuse)."""
         objects = self.render("update", overrides)
-        fd = _one(objects, "FlinkDeployment", "update")
-        self.update_pod = self.runner.run_flink_deployment(fd, extra_conf=self.bridge_conf(fd))
-        return objects, self.update_pod
+        fd = copy.deepcopy(_one(objects, "FlinkDeployment", "update"))
+        fd["spec"]["job"].update(job or {})
+        pod = self.runner.run_flink_deployment(fd, extra_conf=self.bridge_conf(fd))
+        if job is None:
+            self.update_pod = pod
+        return objects, pod
 
     @staticmethod
     def bridge_conf(fd: Mapping[str, Any]) -> dict[str, str]:

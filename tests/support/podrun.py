@@ -456,9 +456,14 @@ class PodRunner:
         jar = job.get("jarURI", "")
         if not jar.startswith("local://"):
             raise PodError(f"jarURI {jar!r}: only local:// jars in the image are modelled")
+        # Flink's CLI resets execution.savepoint.ignore-unclaimed-state from its own options, so
+        # the job's restore settings go as the CLI's -s/-n (what the operator's spec fields mean).
+        restore: list[str] = []
+        if job.get("initialSavepointPath"):
+            restore = ["-s", str(job["initialSavepointPath"])] + (["-n"] if job.get("allowNonRestoredState") else [])
         command = [
             "java", "-Djava.io.tmpdir=/tmp", "-cp", JAR_IN_POD,
-            "org.apache.flink.client.cli.CliFrontend", "run", "-t", "local",
+            "org.apache.flink.client.cli.CliFrontend", "run", "-t", "local", *restore,
             "-c", job["entryClass"], jar.removeprefix("local://"), *[str(a) for a in job.get("args") or []],
         ]  # fmt: skip
         # Flink 1.15 reads flink-conf.yaml as flat `key: value` lines (no YAML quoting).

@@ -307,6 +307,11 @@ Call with (dict "ctx" $ "component" "train" "stage" $stage "args" (list ...) "re
 {{- $ctx := .ctx -}}
 {{- $stage := .stage -}}
 {{- $args := $stage.args | default .args -}}
+{{- $hadoop := and .s3a (include "ranker.hadoopConfEnabled" $ctx) -}}
+{{- $classpath := $ctx.Values.jarPath -}}
+{{- if $hadoop -}}
+{{- $classpath = printf "%s:%s" $ctx.Values.jarPath (include "ranker.hadoopConfDir" $ctx) -}}
+{{- end -}}
 serviceAccountName: {{ include "ranker.serviceAccountName" $ctx }}
 automountServiceAccountToken: false
 {{- with .restartPolicy }}
@@ -349,7 +354,7 @@ containers:
     {{- else }}
     command: [java]
     args:
-      {{- toYaml (concat $stage.jvmOptions (list "-cp" $ctx.Values.jarPath $stage.entryClass) $args) | nindent 6 }}
+      {{- toYaml (concat $stage.jvmOptions (list "-cp" $classpath $stage.entryClass) $args) | nindent 6 }}
     {{- end }}
     env:
       {{- include "ranker.s3Env" (dict "ctx" $ctx "flink" false) | nindent 6 }}
@@ -369,8 +374,44 @@ containers:
       {{- include "ranker.containerSecurityContext" $ctx | nindent 6 }}
     volumeMounts:
       {{- include "ranker.volumeMounts" $ctx | nindent 6 }}
+      {{- if $hadoop }}
+      - name: hadoop-conf
+        mountPath: {{ include "ranker.hadoopConfDir" $ctx }}
+        readOnly: true
+      {{- end }}
 volumes:
   {{- include "ranker.volumes" $ctx | nindent 2 }}
+  {{- if $hadoop }}
+  - name: hadoop-conf
+    configMap:
+      name: {{ include "ranker.hadoopConfigMapName" $ctx }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+The S3A inside the engine jar (upload's embedded MiniCluster, a local bootstrap) is never handed
+a Flink configuration (0.4.1 builds its MiniCluster config from the env, but no FileSystem is
+initialised with it), so a custom endpoint reaches it only as Hadoop configuration: core-site.xml
+on the JVM classpath. Without it upload hangs retrying the AWS endpoint (run:
+tests/test_engine_lifecycle.py, prod with moto).
+*/}}
+{{/*
+A path as Flink's state keys need it: Flink refuses a checkpoint or savepoint directory without a
+scheme ("The scheme (hdfs://, file://, etc) is null", run: the dev lifecycle's update job), so
+a local path on the shared volume gets file://.
+*/}}
+{{- define "ranker.flinkUri" -}}
+{{- if hasPrefix "/" . -}}file://{{ . }}{{- else -}}{{ . }}{{- end -}}
+{{- end -}}
+
+{{- define "ranker.hadoopConfEnabled" -}}
+{{- if .Values.s3.endpoint -}}true{{- end -}}
+{{- end -}}
+
+{{- define "ranker.hadoopConfDir" -}}/etc/ranker/hadoop{{- end -}}
+
+{{- define "ranker.hadoopConfigMapName" -}}
+{{- include "ranker.nameWithSuffix" (list . "hadoop" 63) -}}
 {{- end -}}
 
 {{/*

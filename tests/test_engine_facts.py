@@ -1,0 +1,127 @@
+"""Engine facts the whole lifecycle does not show, each settled by running Metarank 0.4.1.
+
+Every test starts one engine process the way a ranker pod starts it (``support.podrun``: the
+config mounted at ``/config``, uid 9999, read-only root) with a config made for the fact, and
+reads the engine's own verdict: its exit code and its log. Facts are numbered as in
+``docs/engine-0.4.1.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import yaml
+
+from support import in_ci
+from support.engine import engine_jar, engine_java
+from support.engine_events import history, jsonl
+from support.podrun import Netns, Objects, PodRunner, namespaces_unavailable
+
+pytestmark = pytest.mark.engine
+
+SECURITY = {"runAsUser": 9999, "runAsGroup": 9999, "fsGroup": 9999}
+CONTAINER_SECURITY = {"readOnlyRootFilesystem": True, "runAsUser": 9999, "runAsGroup": 9999}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    reason = namespaces_unavailable()
+    if reason:
+        if in_ci():
+            pytest.fail(f"engine facts cannot run: {reason}")
+        pytest.skip(reason)
+    jar, java = engine_jar(), engine_java()
+    netns = Netns()
+    objects = Objects()
+    runner = PodRunner(tmp_path_factory.mktemp("engine-facts"), netns, objects, jar, java.parent.parent, ["redis.test"])
+    yield runner
+    runner.stop_all()
+    netns.close()
+
+
+def _config(features: list[dict[str, Any]], state: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "features": features,
+        "models": {"xgboost": {"type": "lambdamart", "path": "/data/model.bin", "backend": {"type": "xgboost", "iterations": 5},
+                               "weights": {"click": 1}, "features": [f["name"] for f in features]}},
+        "bootstrap": {"workdir": "/data/workdir", "source": {"type": "file", "path": "/data/events/"}},
+        "inference": {"port": 8080, "host": "0.0.0.0", "state": state or {"type": "redis", "host": "redis.test", "port": 6379},
+                      "source": {"type": "rest"}},
+    }  # fmt: skip
+
+
+def _run(runner: PodRunner, name: str, entry: str, config: dict[str, Any], events: bool = True) -> Any:
+    claim = runner.claim_dir(f"data-{name}")
+    if events:
+        (claim / "events").mkdir(exist_ok=True)
+        (claim / "events" / "events.jsonl").write_bytes(jsonl(history(seed=3, items=20, session_count=40)[1]))
+    runner.objects.config_maps[f"config-{name}"] = {"config.yml": yaml.safe_dump(config).encode()}
+    spec = {
+        "securityContext": SECURITY,
+        "volumes": [
+            {"name": "config", "configMap": {"name": f"config-{name}"}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "data", "persistentVolumeClaim": {"claimName": f"data-{name}"}},
+        ],
+    }
+    container = {
+        "name": name,
+        "command": ["java", "-Djava.io.tmpdir=/tmp", "-cp", "/app/metarank.jar", entry, "/config/config.yml"],
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/config", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "data", "mountPath": "/data"},
+        ],
+    }
+    return runner.run_container(name, spec, container)
+
+
+BASE_FEATURES = [{"name": "price", "type": "number", "scope": "item", "source": "item.price"}]
+
+
+@pytest.mark.parametrize("method", [{"type": "ngram", "n": 3, "language": "en"}, {"type": "term", "language": "en"}])
+def test_E27_field_match_breaks_every_flink_job_of_0_4_1(engine: PodRunner, method: dict[str, Any]) -> None:
+    """field_match keeps a Lucene analyzer in the feature, which Flink must serialise: the
+    bootstrap refuses to build its job graph (NotSerializableException), so ranker refuses it."""
+    feature = {"name": "title_match", "type": "field_match", "rankingField": "ranking.query", "itemField": "item.title", "method": method}
+    pod = _run(engine, f"fm-{method['type']}", "ai.metarank.mode.bootstrap.Bootstrap", _config([*BASE_FEATURES, feature]))
+    code = pod.wait(240)
+    log = pod.output()
+    assert code != 0
+    assert "NotSerializableException: org.apache.lucene" in log, pod.tail()
+
+
+@pytest.fixture(scope="module")
+def plain_bootstrap(engine: PodRunner) -> Any:
+    pod = _run(engine, "no-fm", "ai.metarank.mode.bootstrap.Bootstrap", _config(BASE_FEATURES))
+    code = pod.wait(300)
+    return code, pod, engine.claim_dir("data-no-fm") / "workdir"
+
+
+def test_E27_the_same_bootstrap_without_field_match_succeeds(plain_bootstrap: Any) -> None:
+    code, pod, workdir = plain_bootstrap
+    assert code == 0, pod.tail()
+    assert (workdir / "savepoint" / "_metadata").is_file()
+
+
+def test_E14_memory_state_api_finds_no_redis_in_its_pod(engine: PodRunner) -> None:
+    """``memory`` state points the api at a Redis on localhost that only ``standalone`` starts."""
+    pod = _run(engine, "memory-api", "ai.metarank.mode.api.Api", _config(BASE_FEATURES, {"type": "memory"}), events=False)
+    deadline = time.monotonic() + 90
+    while pod.running() and time.monotonic() < deadline and "Connection refused" not in pod.output():
+        time.sleep(0.5)
+    pod.stop()
+    assert "Connection refused" in pod.output(), pod.tail()
+    assert "localhost" in pod.output() or "127.0.0.1" in pod.output()
+
+
+def test_E16_E18_engine_processes_run_as_9999_and_write_only_to_volumes(plain_bootstrap: Any) -> None:
+    """The bootstrap ran as uid 9999 under a read-only root (only /tmp and the volume writable):
+    it succeeded, and everything it wrote is owned by 9999."""
+    code, pod, workdir = plain_bootstrap
+    assert code == 0, pod.tail()
+    owners = {p.stat().st_uid for p in workdir.rglob("*")}
+    assert owners == {9999}, owners
