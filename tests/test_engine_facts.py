@@ -125,3 +125,44 @@ def test_E16_E18_engine_processes_run_as_9999_and_write_only_to_volumes(plain_bo
     assert code == 0, pod.tail()
     owners = {p.stat().st_uid for p in workdir.rglob("*")}
     assert owners == {9999}, owners
+
+
+EVERY_TYPE = [
+    {"name": "f_number", "type": "number", "scope": "item", "source": "item.popularity"},
+    {"name": "f_boolean", "type": "boolean", "scope": "item", "source": "item.in_stock"},
+    {"name": "f_string_onehot", "type": "string", "scope": "item", "source": "item.category", "encode": "onehot",
+     "values": ["shoes", "apparel", "accessories", "outdoor", "kids"]},
+    {"name": "f_string_default", "type": "string", "scope": "item", "source": "item.category",
+     "values": ["shoes", "apparel", "accessories", "outdoor", "kids"]},
+    {"name": "f_word_count", "type": "word_count", "scope": "item", "source": "item.title"},
+    {"name": "f_rate", "type": "rate", "top": "click", "bottom": "impression", "scope": "item", "bucket": "24h", "periods": [1, 7, 30]},
+    {"name": "f_interacted_with", "type": "interacted_with", "interaction": "click", "field": "item.category", "scope": "session",
+     "count": 10, "duration": "24h"},
+    {"name": "f_interaction_count", "type": "interaction_count", "interaction": "click", "scope": "user"},
+    {"name": "f_window_count", "type": "window_count", "interaction": "click", "scope": "item", "bucket": "24h", "periods": [1, 7]},
+    {"name": "f_ua_platform", "type": "ua", "source": "ranking.user_agent", "field": "platform"},
+    {"name": "f_ua_os", "type": "ua", "source": "ranking.user_agent", "field": "os"},
+    {"name": "f_ua_browser", "type": "ua", "source": "ranking.user_agent", "field": "browser"},
+    {"name": "f_ua_bot", "type": "ua", "source": "ranking.user_agent", "field": "bot"},
+    {"name": "f_relevancy", "type": "relevancy"},
+    {"name": "f_local_time", "type": "local_time", "source": "ranking.localts", "parse": "day_of_week"},
+    {"name": "f_item_age", "type": "item_age", "source": "item.created_at"},
+]  # fmt: skip
+
+
+def test_E26_dataset_columns_of_every_feature_type_follow_the_column_rule(engine: PodRunner) -> None:
+    """The bootstrap's dataset has exactly the columns generator/ops/check/columns.py derives, for
+    every 0.4.1 feature type but referer (its parser's referers.json is a Git LFS pointer in the
+    sources) and field_match (E27)."""
+    import json
+
+    from generator.ops.check.columns import model_columns
+
+    config = _config(EVERY_TYPE)
+    config["bootstrap"]["syntheticImpression"] = {"enabled": True, "eventName": "impression"}
+    pod = _run(engine, "every-type", "ai.metarank.mode.bootstrap.Bootstrap", config)
+    assert pod.wait(300) == 0, pod.tail()
+    files = sorted((engine.claim_dir("data-every-type") / "workdir" / "dataset-xgboost").rglob("*.json"))
+    first = json.loads(files[0].read_text().splitlines()[0])
+    columns = model_columns([f["name"] for f in EVERY_TYPE], EVERY_TYPE)
+    assert first["columns"] == sum(c.dim for c in columns), {c.feature: c.dim for c in columns}

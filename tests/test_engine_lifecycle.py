@@ -120,7 +120,8 @@ def _lifecycle(env: str, workspace: Path) -> Run:
         run.objects["update"], pod = lc.update()
         run.pods["update"] = pod
         deadline = time.monotonic() + 300
-        while "switched from state INITIALIZING to RUNNING" not in pod.output():
+        # the job's source task running: it polls the api's GET /feedback from then on
+        while not re.search(r"Source: [^\n]* switched from INITIALIZING to RUNNING", pod.output()):
             if not pod.running():
                 raise PodError(f"the update job exited with {pod.process.returncode}:\n{pod.tail(80)}")
             if time.monotonic() > deadline:
