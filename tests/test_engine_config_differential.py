@@ -74,6 +74,9 @@ DELIBERATE: tuple[Deliberate, ...] = (
     Deliberate("RV124", r"\$\.features\[\d+\]\.type",
                "field_match loads, but its Lucene analyzer is not serialisable: the bootstrap fails building its Flink "
                "job (NotSerializableException, util/TextAnalyzer.scala:33; run: tests/test_engine_facts.py)"),
+    Deliberate("RV125", r"\$\.features\[\d+\]\.field",
+               "a ua field other than platform loads, but OSField/BrowserField/BotField are not serialisable: the "
+               "bootstrap fails building its Flink job (feature/ua/OSField.scala:6; run: tests/test_engine_facts.py)"),
     Deliberate("RV904", r".*",
                "a duplicate mapping key: SnakeYAML keeps the last one, ranker's reader the first; which one the "
                "engine uses is not what a reader of the file expects, and the generated values could differ"),

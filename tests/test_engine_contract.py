@@ -493,7 +493,7 @@ def test_engine_rule_codes_are_in_the_readme_table():
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     codes = [re.match(r"(RV\d{3})", rule.__doc__ or "").group(1) for rule in ENGINE_RULES]
-    assert codes == ["RV124", "RV113", "RV114", "RV205", "RV206", "RV207"]
+    assert codes == ["RV124", "RV125", "RV113", "RV114", "RV205", "RV206", "RV207"]
     assert [c for c in codes if f"| {c} |" not in readme] == []
 
 
@@ -586,3 +586,16 @@ def test_E27_field_match_is_refused_by_the_generator(tmp_path):
     report = validate_config(path)
     errors = [d for d in report.diagnostics if d.code == "RV124"]
     assert len(errors) == 1 and errors[0].severity == "error" and "NotSerializableException" in errors[0].message
+
+
+@pytest.mark.parametrize("field", ["os", "browser", "bot"])
+def test_E29_ua_fields_but_platform_are_refused_by_the_generator(tmp_path, field):
+    config = yaml.safe_load((REPO / "examples" / "config.yml").read_text())
+    config["features"].append({"name": "ua_x", "type": "ua", "source": "ranking.user_agent", "field": field})
+    config["models"]["xgboost"]["features"].append("ua_x")
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    errors = [d for d in validate_config(path).diagnostics if d.code == "RV125"]
+    assert len(errors) == 1 and errors[0].severity == "error" and errors[0].path.endswith(".field")
+    # platform (a case object) runs: the bundled example's `platform` feature is accepted
+    assert not [d for d in validate_config(REPO / "examples" / "config.yml").diagnostics if d.code == "RV125"]

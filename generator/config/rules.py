@@ -429,8 +429,26 @@ def field_match_cannot_run(doc: LoadedDocument, env: EnvProfile | None) -> Itera
             )
 
 
+def ua_field_cannot_run(doc: LoadedDocument, env: EnvProfile | None) -> Iterator[Diagnostic]:
+    """RV125: a ua feature's field other than platform cannot run in Metarank 0.4.1's Flink jobs."""
+    features = _get(doc.data, ("features",))
+    if not isinstance(features, list):
+        return
+    for index, feature in enumerate(features):
+        if isinstance(feature, dict) and feature.get("type") == "ua" and feature.get("field") in ("os", "browser", "bot"):
+            yield diagnostic_at(
+                doc, "RV125", ("features", index, "field"),
+                f"feature {feature.get('name')!r}: ua field {feature.get('field')!r} cannot run in Metarank 0.4.1: "
+                "its field object is not serialisable (only PlatformField is a case object), so the bootstrap "
+                "fails building its Flink job with NotSerializableException (feature/ua/*Field.scala; run: "
+                "tests/test_engine_facts.py)",
+                hint="use field: platform, or remove the feature",
+            )
+
+
 ENGINE_RULES: tuple[EngineRule, ...] = (
     field_match_cannot_run,
+    ua_field_cannot_run,
     bootstrap_parallelism_is_ignored,
     update_parallelism_fits_the_savepoint,
     memory_state_needs_standalone,
