@@ -59,6 +59,7 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     pods: dict[str, PodProcess] = field(default_factory=dict)
     objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bootstrap_files: list[str] = field(default_factory=list)
     rank: tuple[int, bytes] | None = None
     feedback: tuple[int, bytes] | None = None
     redis_after_upload: dict[bytes, bytes] = field(default_factory=dict)
@@ -94,6 +95,7 @@ def _lifecycle(env: str, workspace: Path) -> Run:
 
     def bootstrap() -> None:
         run.objects["bootstrap"], run.pods["bootstrap"] = lc.bootstrap()
+        run.bootstrap_files = lc.list_workdir()  # before the update job adds update/
 
     def train() -> None:
         run.objects["train"], pods = lc.train()
@@ -194,7 +196,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def test_bootstrap_writes_features_datasets_and_a_savepoint(run: Run) -> None:
     run.need("bootstrap")
-    files = run.lc.list_workdir()
+    files = run.bootstrap_files
     tops = {f.split("/")[0] for f in files}
     # E10: features/, dataset-<model>/ (every model, the shuffle one too) and savepoint/ — nothing else.
     assert tops == {"features", "dataset-xgboost", "dataset-baseline", "savepoint"}, tops
@@ -205,7 +207,8 @@ def test_bootstrap_runs_with_parallelism_2_as_the_chart_renders(run: Run) -> Non
     """Every Metarank operator runs 2 subtasks; only the State Processor API's savepoint reducers
     (``reduce(OperatorState)``, fixed at 1 by Flink) run one."""
     run.need("bootstrap")
-    deployed = re.findall(r"switched from SCHEDULED to DEPLOYING.*?- (.+?) \(\d+/(\d+)\)", run.pods["bootstrap"].output())
+    deployed = re.findall(r"ExecutionGraph - (.+?) \(\d+/(\d+)\) \([0-9a-f]+\) switched from SCHEDULED to DEPLOYING",
+                          run.pods["bootstrap"].output())
     counts = {name: int(n) for name, n in deployed}
     assert counts, "no task was deployed"
     metarank = {name: n for name, n in counts.items() if "reduce(Operator" not in name}
