@@ -475,7 +475,7 @@ def plan(
     intended: Optional[str] = typer.Option(
         None, "--intended", metavar="LIST",
         help="Dangerous changes you mean to make, comma-separated: redeploy, stateless-upgrade, delete, "
-        "bootstrap-rerun, upload-rerun.",
+        "bootstrap-rerun, upload-rerun, model-retrain.",
     ),
     deployed: bool = typer.Option(
         False, "--deployed", help="OLD is what the release has deployed now, read from its Helm record in the cluster "
