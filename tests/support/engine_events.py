@@ -2,7 +2,7 @@
 made here: the real ranklens events are a Git LFS pointer in ``../shared``.
 
 A small shop: items with metadata (every field the bundled example's features read), then
-sessions that search, see a ranking of ten items and click (and sometimes buy) the ones a hidden
+sessions that search, see a ranking of 4 to 16 items and click (and sometimes buy) the ones a hidden
 relevance favours: in-stock items of the category the query names, popular and cheap ones. The
 clicks depend on the features, so a model trained on them ranks better than chance, and the
 same seed always gives the same events.
@@ -85,13 +85,14 @@ def relevance(item: Item, query_category: str) -> float:
 def sessions(
     rng: random.Random, items: Sequence[Item], count: int, start_ms: int, tag: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """``count`` sessions: a ranking of ten items, then clicks (and purchases) on the liked ones."""
+    """``count`` sessions: a ranking of 4..16 items, then clicks (and purchases) on the liked ones."""
     ts = start_ms
     for n in range(count):
         ts += rng.randrange(2_000, 20_000)
         user, session = f"u{rng.randrange(count // 3 + 1)}", f"s{tag}{n}"
         category = rng.choice(CATEGORIES)
-        shown = rng.sample(list(items), 10)
+        # result pages vary in length (a narrow query finds few items): 4..16 shown
+        shown = rng.sample(list(items), rng.randint(4, 16))
         ranking_id = f"r{tag}{n}"
         yield {
             "event": "ranking",
