@@ -233,7 +233,8 @@ def test_helm_test_pod_uses_pull_secrets_and_stays_hardened():
     assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
     container = spec["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] and container["securityContext"]["capabilities"]["drop"] == ["ALL"]
-    assert container["args"][-1] == "http://ranker-api:8080/health"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["RANK_URL"] == "http://ranker-api:8080/rank/xgboost"  # a real ranking, not /health
     assert validation_errors(pod, "1.34") == []
 
 
