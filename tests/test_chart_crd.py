@@ -297,8 +297,10 @@ def test_update_flink_deployment_starts_from_the_bootstrap_savepoint(case: Case)
         return
     assert fd is not None, f"{case.id}: update enabled but no update FlinkDeployment"
     job, conf = fd["spec"]["job"], fd["spec"]["flinkConfiguration"]
-    paths = values["ranking"]["paths"]
-    expected_start = values["stages"]["update"].get("initialSavepointPath") or paths["savepoint"]
+    # Flink refuses scheme-less state paths (E28, run): local paths get file://
+    paths = {k: f"file://{v}" if str(v).startswith("/") else v for k, v in values["ranking"]["paths"].items()}
+    start = values["stages"]["update"].get("initialSavepointPath") or values["ranking"]["paths"]["savepoint"]
+    expected_start = f"file://{start}" if start.startswith("/") else start
     assert job["upgradeMode"] == "savepoint"
     assert job["initialSavepointPath"] == expected_start
     assert conf.get("kubernetes.operator.job.savepoint-on-deletion") == "true"
