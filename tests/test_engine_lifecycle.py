@@ -281,21 +281,20 @@ def test_feedback_reaches_the_update_job_and_changes_features_in_redis(run: Run)
     assert new | changed
 
 
-def _dev_only(run: Run) -> None:
-    if run.env != "dev":
-        pytest.skip("the refusals run once, on the dev lifecycle's savepoint")
+# The refusals run once, on the dev lifecycle's savepoint: these tests take only the dev run.
+DEV_ONLY = pytest.mark.parametrize("run", ["dev"], indirect=True)
 
 
+@DEV_ONLY
 def test_E13_restoring_the_bootstrap_savepoint_needs_allow_non_restored_state(run: Run) -> None:
-    _dev_only(run)
     run.need("refusals")
     log = run.pods["non-restored"].output()
     assert "Cannot map checkpoint/savepoint state for operator" in log
     assert "because the operator is not available in the new program" in log
 
 
+@DEV_ONLY
 def test_E11_the_bootstrap_savepoint_cannot_be_restored_with_parallelism_above_32(run: Run) -> None:
-    _dev_only(run)
     run.need("refusals")
     log = run.pods["parallelism-33"].output()
     assert "Starting job" in log and "from savepoint" in log  # it did try to restore
