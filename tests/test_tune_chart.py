@@ -62,12 +62,34 @@ def test_tune_replaces_the_train_job_of_its_models_in_the_train_step() -> None:
     # the bundled broker: StatefulSet with a PVC, Secret-held credentials, policy for the tune pods only
     (sts,) = find(objs, "StatefulSet", "rabbitmq")
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "4Gi"
-    (secret,) = find(objs, "Secret", "rabbitmq")
+    (secret,) = [o for o in find(objs, "Secret", "rabbitmq") if o["metadata"]["name"] == "ranker-rabbitmq"]
     assert secret["stringData"]["url"] == "amqp://ranker:tune-pass@ranker-rabbitmq.ranking.svc:5672/%2F"
     (cm,) = find(objs, "ConfigMap", "rabbitmq")
     assert "tune-pass" not in yaml.safe_dump(cm)
     (policy,) = find(objs, "NetworkPolicy", "rabbitmq")
     assert policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"] == ["tune", "tune-worker"]
+
+
+def test_the_erlang_cookie_is_random_per_install_and_not_derived_from_the_amqp_password() -> None:
+    """The cookie (control of the broker) is not computable from the password every tune pod
+    holds: offline renders (no helm lookup) draw a fresh one each time, the AMQP Secret has none."""
+    import base64
+    import hashlib
+
+    from support.render import parse_manifests, render_texts_uncached
+
+    base = {"externalRedis": {"auth": {"existingSecret": "ranker-redis"}}}
+    cookies = []
+    for _ in range(2):  # uncached: two installs
+        objs = [dict(o) for o in parse_manifests(render_texts_uncached(files("train"), {**base, **BUNDLED}))]
+        secrets = {o["metadata"]["name"]: o for o in find(objs, "Secret", "rabbitmq")}
+        assert set(secrets) == {"ranker-rabbitmq", "ranker-rabbitmq-erlang"}
+        assert "erlang-cookie" not in secrets["ranker-rabbitmq"]["stringData"]
+        cookies.append(base64.b64decode(secrets["ranker-rabbitmq-erlang"]["data"]["erlang-cookie"]).decode())
+    assert cookies[0] != cookies[1]
+    derived = hashlib.sha256(b"tune-pass").hexdigest()
+    for cookie in cookies:
+        assert len(cookie) == 64 and cookie.isalnum() and derived not in cookie and "tune-pass" not in cookie
 
 
 def test_without_tune_the_train_step_is_unchanged_and_no_broker_renders() -> None:
@@ -126,6 +148,7 @@ def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secr
     the chart's image is 3.13) with the pod's paths mapped into tmp_path and the listener bound to
     127.0.0.1: the credentials reach the broker from the Secret, guest does not exist, the URL in
     the Secret works, quorum queues with a delivery limit can be declared, the probes pass."""
+    import base64
     import os
     import time
     from urllib.parse import urlsplit
@@ -139,7 +162,7 @@ def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secr
     objs = objects("train", {**BUNDLED, "rabbitmq": {"enabled": True, "auth": {"password": password}}})
     (sts,) = find(objs, "StatefulSet", "rabbitmq")
     (cm,) = find(objs, "ConfigMap", "rabbitmq")
-    (secret,) = find(objs, "Secret", "rabbitmq")
+    (secret,) = [o for o in find(objs, "Secret", "rabbitmq") if o["metadata"]["name"] == "ranker-rabbitmq"]
     container = sts["spec"]["template"]["spec"]["containers"][0]
     port, epmd_port, dist = free_port(), free_port(), free_port()
     paths = {"/run/secrets/rabbitmq": tmp_path / "secrets", "/etc/rabbitmq-base": tmp_path / "base",
@@ -155,8 +178,10 @@ def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secr
     for key, value in cm["data"].items():
         value = value.replace("listeners.tcp.default = 5672", f"listeners.tcp.default = 127.0.0.1:{port}")
         (paths["/etc/rabbitmq-base"] / key).write_text(value)
-    for key in ("username", "password", "erlang-cookie"):
+    for key in ("username", "password"):
         (paths["/run/secrets/rabbitmq"] / key).write_text(secret["stringData"][key])
+    (cookie,) = [o for o in find(objs, "Secret", "rabbitmq") if o["metadata"]["name"].endswith("-erlang")]
+    (paths["/run/secrets/rabbitmq"] / "erlang-cookie").write_bytes(base64.b64decode(cookie["data"]["erlang-cookie"]))
     env = {e["name"]: mapped(e["value"]) for e in container["env"]}
     env.update({
         "PATH": f"{RABBIT_SERVER.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",

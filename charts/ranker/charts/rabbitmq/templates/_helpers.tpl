@@ -42,3 +42,8 @@ imagePullSecrets:
 {{- define "rabbitmq.secretName" -}}
 {{- .Values.auth.existingSecret | default (include "rabbitmq.fullname" .) -}}
 {{- end -}}
+
+{{/* The Erlang cookie's Secret (key erlang-cookie): never the AMQP credentials' Secret the tune pods read. */}}
+{{- define "rabbitmq.erlangSecretName" -}}
+{{- .Values.auth.existingErlangSecret | default (printf "%s-erlang" (include "rabbitmq.fullname" . | trunc 56 | trimSuffix "-")) -}}
+{{- end -}}
