@@ -114,6 +114,9 @@ for a mount point. */ -}}
 {{- if and $api.ingress.enabled (not $api.ingress.hosts) -}}
 {{- $problems = append $problems "stages.api.ingress.enabled needs at least one entry in stages.api.ingress.hosts" -}}
 {{- end -}}
+{{- if and $api.httpRoute.enabled (not $api.httpRoute.parentRefs) -}}
+{{- $problems = append $problems "stages.api.httpRoute.enabled needs at least one entry in stages.api.httpRoute.parentRefs (the Gateway to attach to)" -}}
+{{- end -}}
 
 {{- $bootstrap := $v.stages.bootstrap -}}
 {{- if and $bootstrap.enabled (eq $bootstrap.mode "flink") (gt (int $bootstrap.jobManager.replicas) 1) -}}
