@@ -7,6 +7,7 @@ xgboost, helm_python) are only imported inside the command that needs them.
 from __future__ import annotations
 
 import math
+import os
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -22,8 +23,11 @@ app = typer.Typer(
     help="Validate a Metarank 0.4 ranking config, generate Helm values for charts/ranker, "
     "and operate the deployment (savepoints, upgrade plans, preflight checks).",
     no_args_is_help=True,
+    # no --install-completion/--show-completion: they edit shell rc files and guess the shell
+    # from the parent process; `ranker-values completion SHELL` prints the script (helm, kubectl)
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -40,10 +44,38 @@ def fail(err: RankerError) -> typer.Exit:
 EXIT_INTERNAL = 70  # a bug in ranker-values (EX_SOFTWARE): reported in one line, never a traceback
 
 
+class PlainOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
     github = "github"
+
+
+_NAMESPACE_HELP = "Default: $RANKER_NAMESPACE, else the kubeconfig context's namespace, else default."
+
+
+def _namespace(flag: Optional[str], kube_context: Optional[str] = None) -> str:
+    """--namespace > $RANKER_NAMESPACE > the kubeconfig context's namespace > "default"."""
+    from generator.kube.kubeconfig import resolve_namespace
+
+    return resolve_namespace(flag, kube_context).name
+
+
+class _JsonOut:
+    """``--format json``: one JSON document on stdout, also when the command fails (stderr then
+    keeps the same error text as in text mode). Its shape is documented in README (CLI output)."""
+
+    def __init__(self, command: str, **fields) -> None:
+        self.command, self.fields = command, fields
+
+    def emit(self, exit_code: int, error: Optional[str] = None, diagnostics=(), **fields) -> None:
+        from generator.config.report import json_document
+
+        typer.echo(json_document(self.command, exit_code, error, list(diagnostics), {**self.fields, **fields}))
 
 
 _ENV_HELP = "Check the config against this environment: reads values/NAME.yaml (dev relaxes storage rules)."
@@ -51,8 +83,9 @@ _ENV_FILE_HELP = "Read the environment's values from this file instead of values
 
 
 @contextmanager
-def _guarded():
-    """RankerError → its report and exit code; anything else → one line and EXIT_INTERNAL."""
+def _guarded(json_out: Optional[_JsonOut] = None):
+    """RankerError → its report and exit code; anything else → one line and EXIT_INTERNAL.
+    With ``json_out`` the failure is also one JSON document on stdout."""
     from generator.files.inputs import forget_inputs
 
     forget_inputs()  # the output gate refuses to overwrite what this command reads
@@ -61,19 +94,29 @@ def _guarded():
     except (typer.Exit, typer.Abort):
         raise
     except RankerError as err:
-        raise fail(err) from None
+        raise _failed(err, json_out) from None
     except ModuleNotFoundError as exc:
         from generator.errors import missing_extra
 
         extra = missing_extra(exc)
-        raise (fail(extra) if extra else _internal(exc)) from None
+        raise (_failed(extra, json_out) if extra else _internal(exc, json_out)) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        raise _internal(exc) from None
+        raise _internal(exc, json_out) from None
 
 
-def _internal(exc: BaseException) -> typer.Exit:
+def _failed(err: RankerError, json_out: Optional[_JsonOut]) -> typer.Exit:
+    exit_ = fail(err)
+    if json_out is not None:
+        json_out.emit(err.exit_code, err.message, err.diagnostics)
+    return exit_
+
+
+def _internal(exc: BaseException, json_out: Optional[_JsonOut] = None) -> typer.Exit:
     """A bug: one line on stderr, never a traceback; returns the Exit to raise."""
-    typer.echo(f"ranker-values: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
+    message = f"internal error ({type(exc).__name__}: {exc}); please report it"
+    typer.echo(f"ranker-values: {message}", err=True)
+    if json_out is not None:
+        json_out.emit(EXIT_INTERNAL, message)
     return typer.Exit(EXIT_INTERNAL)
 
 
@@ -146,6 +189,7 @@ def gen(
     out: Path = typer.Option(Path("values/generated"), "--out", metavar="DIR", help="Where to write the values files."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every error, not only the first 10."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    output: PlainOrJson = typer.Option(PlainOrJson.text, "--format", help="text, or json: one document on stdout (README, CLI output)."),
 ) -> None:
     """Validate CONFIG, then write one Helm values file per lifecycle step into DIR:
     bootstrap.yaml, train.yaml, upload.yaml, api.yaml, update.yaml."""
@@ -153,16 +197,25 @@ def gen(
     from generator.pipeline import validate_config
     from generator.config.report import format_line, render_text
 
-    with _guarded():
+    env_name = env or (env_file.stem if env_file is not None else None)
+    as_json = _JsonOut("gen", config=str(config), env=env_name, out=str(out), written=[]) if output is PlainOrJson.json else None
+    with _guarded(as_json):
         result = validate_config(config, env, env_file)
         if not result.ok or result.deployment is None or (strict and result.warnings):
             typer.echo(render_text(result.file, result.diagnostics, verbose), err=True)
             typer.echo(f"{result.file}: nothing generated", err=True)
+            if as_json is not None:
+                as_json.emit(1, f"{result.file}: nothing generated", result.diagnostics)
             raise typer.Exit(1)
-        for warning in result.warnings:
-            typer.echo(format_line(warning), err=True)
-        for path in write_values(result.deployment, out):
-            typer.echo(f"wrote {path}")
+        if as_json is None:
+            for warning in result.warnings:
+                typer.echo(format_line(warning), err=True)
+        paths = write_values(result.deployment, out)
+        if as_json is not None:
+            as_json.emit(0, None, result.diagnostics, written=[{"step": p.stem, "path": str(p)} for p in paths])
+        else:
+            for path in paths:
+                typer.echo(f"wrote {path}")
 
 
 @app.command()
@@ -179,14 +232,16 @@ def render(
     values: list[Path] = typer.Option(..., "--values", "-f", metavar="FILE", help="Values files, merged like helm -f (e.g. values/prod.yaml values/generated/update.yaml)."),
     chart: Path = typer.Option(Path("charts/ranker"), "--chart", metavar="DIR"),
     release: str = typer.Option("ranker", "--release", metavar="NAME"),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the manifests here (one YAML stream, atomically)."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the manifests to FILE (one YAML stream, atomically) instead of stdout."),
     kube_versions: list[str] = typer.Option(["1.29", "1.34"], "--kube-version", metavar="X.Y", help="Validate against these Kubernetes versions (strict schemas)."),
     crds: list[Path] = typer.Option([], "--crds", metavar="DIR", help="Flink operator CRD directory to validate FlinkDeployments against; repeat for several operator versions."),
     validate_objects: bool = typer.Option(True, "--validate/--no-validate", help="Validate every rendered object."),
 ) -> None:
     """Render the chart offline with the Helm SDK and validate every object it renders.
 
+    The manifests go to stdout (like helm template), only when every object is valid; the summary
+    goes to stderr. With --out FILE they go to FILE and the summary to stdout.
     Exit 0: rendered and valid; 1: the chart refused the values, or an object is invalid; 2: usage."""
     from generator.kube.render import (
         check_validation_options,
@@ -197,34 +252,42 @@ def render(
     )
     from generator.values.files import merge_values_files
 
+    to_stdout = out is None
     with _guarded():
+        namespace = _namespace(namespace)
         if validate_objects:
             check_validation_options(tuple(kube_versions), tuple(crds))
         merged = merge_values_files(list(values))
-        if out is not None:
-            from generator.files.atomic import check_output, write_text_atomic
+        from generator.files.atomic import check_output, check_stdout
 
+        if to_stdout:
+            check_stdout()  # `> values.yaml` onto one of the -f files is refused
+        else:
             check_output(out)  # an input, a device or a FIFO is refused before the render
         texts = render_texts(merged, chart, release, namespace)
         objects = parse_manifests(texts)
-        if out is not None:
-            write_text_atomic(out, manifest_text(texts))
+        stream = manifest_text(texts)
+        if not to_stdout:
+            from generator.files.atomic import write_text_atomic
+
+            write_text_atomic(out, stream)
         kinds = sorted({o.get("kind", "?") for o in objects})
-        typer.echo(f"rendered {len(objects)} objects ({', '.join(kinds)})" + (f" -> {out}" if out else ""))
-        if not validate_objects:
-            return
-        result = validate_manifests(objects, tuple(kube_versions), tuple(crds))
-        for warning in result.warnings:
-            typer.echo(f"warning: {warning}", err=True)
-        for problem in result.problems:
-            typer.echo(f"error: {problem}", err=True)
-        checked = f"Kubernetes {', '.join(result.kube_versions)} (strict)"
-        if crds:
-            checked += f"; FlinkDeployment CRDs: {', '.join(str(c) for c in crds)}; operator admission rules"
-        if not result.ok:
-            typer.echo(f"INVALID: {len(result.problems)} problem(s) against {checked}", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"valid against {checked}")
+        typer.echo(f"rendered {len(objects)} objects ({', '.join(kinds)})" + (f" -> {out}" if out else ""), err=to_stdout)
+        if validate_objects:
+            result = validate_manifests(objects, tuple(kube_versions), tuple(crds))
+            for warning in result.warnings:
+                typer.echo(f"warning: {warning}", err=True)
+            for problem in result.problems:
+                typer.echo(f"error: {problem}", err=True)
+            checked = f"Kubernetes {', '.join(result.kube_versions)} (strict)"
+            if crds:
+                checked += f"; FlinkDeployment CRDs: {', '.join(str(c) for c in crds)}; operator admission rules"
+            if not result.ok:
+                typer.echo(f"INVALID: {len(result.problems)} problem(s) against {checked}" + ("; nothing printed" if to_stdout else ""), err=True)
+                raise typer.Exit(1)
+            typer.echo(f"valid against {checked}", err=to_stdout)
+        if to_stdout:
+            typer.echo(stream, nl=False)
 
 
 # --- savepoint / upgrade-values / plan (issue 4) ---------------------------------------------
@@ -253,11 +316,6 @@ class TriggerMode(str, Enum):
     nonce = "nonce"
 
 
-class PlainOrJson(str, Enum):
-    text = "text"
-    json = "json"
-
-
 def _cluster_or_none(release, objects, kube_context, timeout):
     from generator.errors import UsageError
     from generator.ops.inputs import open_cluster
@@ -273,7 +331,7 @@ def _cluster_or_none(release, objects, kube_context, timeout):
 def savepoint_latest(
     values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help=_VALUES_HELP),
     release: Optional[str] = typer.Option(None, "--release", metavar="NAME", help=_RELEASE_HELP),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
     source: SavepointSource = typer.Option(
@@ -298,6 +356,7 @@ def savepoint_latest(
     with _guarded():
         vals = ValuesInput.read(values)
         cluster = _cluster_or_none(release, objects, kube_context, request_timeout)
+        namespace = _namespace(namespace, kube_context) if cluster is not None else None
         mode = source.value if source != SavepointSource.auto else ("all" if cluster else "s3")
         if mode in ("cluster", "all") and cluster is None:
             raise UsageError(f"--source {mode} needs --release (and a cluster)")
@@ -351,7 +410,7 @@ def _latest_json(result, counter) -> dict:
 @savepoint_app.command("trigger")
 def savepoint_trigger(
     release: str = typer.Option(..., "--release", metavar="NAME", help=_RELEASE_HELP),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
     mode: TriggerMode = typer.Option(
@@ -369,6 +428,7 @@ def savepoint_trigger(
     from generator.ops.inputs import open_cluster
 
     with _guarded():
+        namespace = _namespace(namespace, kube_context)
         cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
         deployment = sp.require_stage_deployment(cluster, release, namespace)
         waiter = sp.Waiter(timeout=timeout, poll_interval=poll_interval)
@@ -427,23 +487,28 @@ def upgrade_values(
     ),
     savepoint: Optional[str] = typer.Option(None, "--savepoint", metavar="URI", help="The savepoint to re-seed from."),
     release: Optional[str] = typer.Option(None, "--release", metavar="NAME", help=_RELEASE_HELP + " Reads the live nonces."),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
     allow_empty_state: bool = typer.Option(False, "--allow-empty-state", help="Allow values that start the update job empty."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation of a re-seed."),
     request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
+    output: PlainOrJson = typer.Option(PlainOrJson.text, "--format", help="text, or json: one document on stdout (README, CLI output)."),
 ) -> None:
     """Write the values file for a normal upgrade (pins nonces) or a re-seed (--reseed)."""
     from generator.ops import upgrade as up
     from generator.errors import UsageError
     from generator.ops.inputs import ValuesInput, open_s3
 
-    with _guarded():
+    as_json = None
+    if output is PlainOrJson.json:
+        as_json = _JsonOut("upgrade-values", mode="reseed" if reseed_ else "normal", written=None, starts_from=None, notes=[], values=None)
+    with _guarded(as_json):
         if savepoint and not reseed_:
             raise UsageError("--savepoint only makes sense with --reseed")
         vals = ValuesInput.read(values)
         cluster = _cluster_or_none(release, objects, kube_context, request_timeout)
+        namespace = _namespace(namespace, kube_context) if cluster is not None else "default"
         from generator.files.atomic import check_output
 
         check_output(out)  # not an input, a device or a FIFO: refused before S3 and the cluster
@@ -456,10 +521,14 @@ def upgrade_values(
             result = up.normal_upgrade(current, client, allow_empty_state)
         text = up.render_file(result, [str(p) for p in values])
         path = up.write_upgrade_values(out, text)
+        if as_json is not None:
+            as_json.emit(0, written=str(path), starts_from=result.start.description, notes=result.notes, values=result.values)
+            return
         for note in result.notes:
             typer.echo(f"note: {note}", err=True)
         typer.echo(f"update job starts from: {result.start.description}", err=True)
         typer.echo(f"wrote {path} ({'RE-SEED' if result.mode == 'reseed' else 'normal upgrade'})")
+
 
 @app.command("plan")
 def plan(
@@ -467,7 +536,7 @@ def plan(
     new: Optional[Path] = typer.Argument(None, metavar="NEW_VALUES", help="Values file of what you are about to deploy."),
     values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help="Base values under both (e.g. values/prod.yaml)."),
     release: str = typer.Option("ranker", "--release", metavar="NAME", help="Release name used for rendering."),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     chart: Path = typer.Option(Path("charts/ranker"), "--chart", metavar="DIR"),
     add: list[Path] = typer.Option(
         [], "--add", metavar="FILE", help="Values layered on NEW only, last (e.g. the upgrade-values output)."
@@ -484,6 +553,7 @@ def plan(
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP + " With --deployed."),
     request_timeout: float = typer.Option(10.0, "--request-timeout", metavar="SECONDS", help=_TIMEOUT_HELP, callback=_seconds),
+    output: PlainOrJson = typer.Option(PlainOrJson.text, "--format", help="text, or json: one document on stdout (README, CLI output)."),
 ) -> None:
     """Render OLD and NEW with the Helm SDK and explain what the Flink operator will do.
 
@@ -491,7 +561,10 @@ def plan(
     or invalid input; 2: usage."""
     from generator.ops import plan as pl
 
-    with _guarded():
+    as_json = None
+    if output is PlainOrJson.json:
+        as_json = _JsonOut("plan", old=None if deployed else str(old), new=str(new if not deployed else old), **pl.plan_json(None, set()))
+    with _guarded(as_json):
         wanted = pl.parse_intended(intended)
         if deployed:
             from generator.errors import UsageError
@@ -499,17 +572,27 @@ def plan(
 
             if new is not None:
                 raise UsageError("with --deployed give only NEW_VALUES: OLD is read from the cluster")
+            namespace = _namespace(namespace, kube_context)
             cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
             result, against = pl.plan_deployed(cluster, old, values, chart, release, namespace, add)
-            typer.echo(f"OLD: {against}", err=True)
+            if as_json is None:
+                typer.echo(f"OLD: {against}", err=True)
+            else:
+                as_json.fields["old"] = against
         else:
             if new is None:
                 from generator.errors import UsageError
 
                 raise UsageError("give OLD_VALUES and NEW_VALUES, or --deployed NEW_VALUES")
+            namespace = _namespace(namespace)
             result = pl.plan_files(old, new, values, chart, release, namespace, add)
-        typer.echo(pl.render_report(result, wanted))
-        if result.undeclared(wanted):
+        undeclared = result.undeclared(wanted)
+        if as_json is not None:
+            refusal = f"dangerous change(s) not declared: pass --intended {','.join(undeclared)} if this is what you want" if undeclared else None
+            as_json.emit(1 if undeclared else 0, refusal, **pl.plan_json(result, wanted))
+        else:
+            typer.echo(pl.render_report(result, wanted))
+        if undeclared:
             raise typer.Exit(1)
 
 
@@ -548,7 +631,7 @@ def check(
     redis_password_env: str = typer.Option("REDIS_PASSWORD", "--redis-password-env", metavar="NAME", help="Environment variable holding the Redis password."),
     events_sample: int = typer.Option(1000, "--events-sample", metavar="N", min=1, help="Validate the first N events of the bootstrap source."),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX", help="kubeconfig context (default: the current one)."),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS", help="Namespace the release is installed in."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help="Namespace the release is installed in. " + _NAMESPACE_HELP, show_default=False),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help="Read cluster objects from this file (kubectl get … -o yaml) instead of the API server."),
     env: Optional[str] = typer.Option(None, "--env", metavar="NAME", help=_ENV_HELP),
     env_file: Optional[Path] = typer.Option(None, "--env-file", metavar="PATH", help=_ENV_FILE_HELP),
@@ -561,6 +644,7 @@ def check(
 
     with _guarded():
         deployment = load_deployment(config, env, env_file)
+        namespace = _namespace(namespace, kube_context)
         cluster = None
         if objects is not None:
             from generator.ops.inputs import open_cluster
@@ -682,7 +766,7 @@ def tune_worker(
 @app.command("status")
 def status(
     release: str = typer.Option("ranker", "--release", metavar="NAME", help=_RELEASE_HELP),
-    namespace: str = typer.Option("default", "--namespace", "-n", metavar="NS"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", metavar="CTX"),
     objects: Optional[Path] = typer.Option(None, "--objects", metavar="FILE", help=_OBJECTS_HELP),
     output: PlainOrJson = typer.Option(PlainOrJson.text, "--format", help="text (a table) or json."),
@@ -698,6 +782,7 @@ def status(
     from generator.ops.inputs import open_cluster
 
     with _guarded():
+        namespace = _namespace(namespace, kube_context)
         cluster = open_cluster(objects_file=objects, kube_context=kube_context, timeout=request_timeout)
 
         def read():
@@ -717,6 +802,35 @@ def status(
             show(read(), 1)
 
 
+# --- completion (issue 18) ------------------------------------------------------------------
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+
+
+@app.command()
+def completion(
+    shell: Shell = typer.Argument(..., metavar="SHELL", help="bash, zsh, fish or powershell."),
+) -> None:
+    """Print the shell completion script for SHELL (commands, options, choices and file names).
+
+    bash: source <(ranker-values completion bash)   (or save it under ~/.local/share/bash-completion/completions/ranker-values)
+    zsh: ranker-values completion zsh > "${fpath[1]}/_ranker-values"
+    fish: ranker-values completion fish > ~/.config/fish/completions/ranker-values.fish"""
+    with _guarded():
+        from typer._completion_shared import get_completion_script
+
+        typer.echo(get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR, shell=shell.value))
+
+
+PROG = "ranker-values"
+COMPLETE_VAR = "_RANKER_VALUES_COMPLETE"  # what the script sets; typer answers it before parsing
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"ranker-values {__version__}")
@@ -734,6 +848,10 @@ def main() -> None:
     from generator.files.atomic import Interrupted, install_interrupt_handlers
 
     install_interrupt_handlers()  # SIGTERM too: temporary files are cleaned up, a message says so
+    if os.environ.get(COMPLETE_VAR):  # a completion request from `ranker-values completion SHELL`'s script
+        from typer._completion_classes import completion_init
+
+        completion_init()  # registers the shells; add_completion=False leaves it to us
     try:
         app()
     except Interrupted as stop:

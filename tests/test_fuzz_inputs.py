@@ -303,7 +303,7 @@ def offline(monkeypatch):
     def no_s3(*_a, **_k):
         raise InvalidInput("fuzz stub: no S3")
 
-    monkeypatch.setattr(render_module, "render_texts", lambda *a, **k: [])
+    monkeypatch.setattr(render_module, "render_texts", lambda *a, **k: {})  # template → text, none
     monkeypatch.setattr(plan_module, "render_objects", lambda *a, **k: [])
     monkeypatch.setattr(inputs_module, "open_s3", no_s3)
     monkeypatch.setattr(check_module, "run_preflight", lambda *a, **k: [])

@@ -111,6 +111,26 @@ def render_json(results: list[tuple[str, list[Diagnostic], str | None]]) -> str:
     return json.dumps({"files": files}, indent=2, ensure_ascii=False)
 
 
+#: Version of the ``--format json`` document of gen, plan and upgrade-values; bumped only when a
+#: key changes meaning or goes away (new keys may be added without a bump).
+JSON_VERSION = 1
+
+
+def json_document(command: str, exit_code: int, error: str | None, diagnostics: list[Diagnostic], fields: dict) -> str:
+    """The ``--format json`` document: the same envelope for every command (README, CLI output),
+    then the command's own keys, which are present (empty or null) also when it failed."""
+    doc = {
+        "command": command,
+        "version": JSON_VERSION,
+        "ok": exit_code == 0,
+        "exit_code": exit_code,
+        "error": error,
+        "diagnostics": [diagnostic_dict(d) for d in ranked(diagnostics)],
+        **fields,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+
+
 # -- GitHub Actions workflow commands -----------------------------------------------------------
 
 

@@ -126,6 +126,21 @@ def check_output(path: Path) -> None:
     _target(Path(path))
 
 
+def check_stdout(stream=None) -> None:
+    """Refuse to print onto one of the command's inputs: ``render -f v.yaml > v.yaml`` (the shell
+    has already emptied the file; writing manifests into it would make it something else). Pipes,
+    terminals and other files pass; a stream without a descriptor (tests) is not checked."""
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return
+    if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) in inputs_read():
+        raise UsageError("stdout is redirected to one of this command's input files; write elsewhere or use --out FILE")
+
+
 #: What :func:`check_writable` writes and removes again: a directory on a full disk (or past the
 #: process's file size limit) fails here, before hours of work, instead of at the end.
 PROBE_BYTES = 64 * 1024

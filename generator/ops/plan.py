@@ -364,6 +364,30 @@ def render_report(plan: Plan, intended: set[str]) -> str:
     return "\n".join(lines)
 
 
+def plan_json(plan: Plan | None, intended: set[str]) -> dict[str, Any]:
+    """The plan's keys of ``plan --format json`` (README, CLI output); empty for no plan (a failure)."""
+    if plan is None:
+        return {"jobs": [], "objects": [], "dangers": [], "undeclared": []}
+    return {
+        "jobs": [_verdict_json(v) for v in plan.flink],
+        "objects": [_verdict_json(v) for v in plan.other if v.action != "unchanged"],
+        "dangers": [{"name": d, "description": DANGERS[d], "intended": d in intended} for d in plan.dangers],
+        "undeclared": plan.undeclared(intended),
+    }
+
+
+def _verdict_json(v: Verdict) -> dict[str, Any]:
+    changes = v.diff.changes if v.diff is not None else []
+    return {
+        "ref": v.ref,
+        "action": v.action,
+        "summary": v.summary,
+        "danger": v.danger,
+        "warnings": list(v.warnings),
+        "changes": [{"type": c.type.name, "path": c.path, "old": c.old, "new": c.new} for c in changes],
+    }
+
+
 def _short(value: Any) -> str:
     text = "(absent)" if value is None else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
