@@ -42,6 +42,9 @@ metadata:
   name: {{ include "ranker.flinkName" (list $ctx .component) }}
   labels:
     {{- include "ranker.labels" . | nindent 4 }}
+  {{- with include "ranker.annotations" (dict "ctx" $ctx "annotations" dict) }}
+  {{- . | nindent 2 }}
+  {{- end }}
 spec:
   image: {{ include "ranker.imageRef" . | quote }}
   imagePullPolicy: {{ include "ranker.imagePullPolicy" . }}
@@ -86,7 +89,7 @@ spec:
     kind: Pod
     metadata:
       labels:
-        {{- include "ranker.selectorLabels" . | nindent 8 }}
+        {{- include "ranker.podLabels" . | nindent 8 }}
       {{- with merge (dict) (.podAnnotations | default dict) ($stage.podAnnotations | default dict) }}
       annotations:
         {{- toYaml . | nindent 8 }}
@@ -99,6 +102,12 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- with include "ranker.placement" $stage }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      {{- with $stage.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
+      {{- with include "ranker.topologySpread" . }}
       {{- . | nindent 6 }}
       {{- end }}
       containers:
@@ -115,6 +124,11 @@ spec:
             {{- with $stage.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+          {{- with $stage.extraEnvVarsSecret }}
+          envFrom:
+            - secretRef:
+                name: {{ tpl . $ctx | quote }}
+          {{- end }}
           securityContext:
             {{- include "ranker.containerSecurityContext" $ctx | nindent 12 }}
           volumeMounts:
@@ -125,12 +139,20 @@ spec:
             - name: flink-plugins
               mountPath: /opt/flink/plugins
             {{- end }}
+            {{- with $stage.extraVolumeMounts }}
+            {{- tpl (toYaml .) $ctx | nindent 12 }}
+            {{- end }}
+        {{- with $stage.sidecars }}
+        {{- tpl (toYaml .) $ctx | nindent 8 }}
+        {{- end }}
       {{- /* The image's plugins/ holds the S3 filesystem (metarank build.sbt: plugins/s3-fs-hadoop)
       and Flink's metric reporters (plugins/metrics-*): it stays visible, read-only. Only when
       flink.s3Plugin asks the entrypoint to link more from opt/ does plugins/ become an emptyDir,
       filled first with a copy of the image's plugins so the reporters stay reachable. */}}
-      {{- if $ctx.Values.flink.s3Plugin }}
+      {{- if or $ctx.Values.flink.s3Plugin $stage.initContainers }}
       initContainers:
+      {{- end }}
+      {{- if $ctx.Values.flink.s3Plugin }}
         - name: copy-plugins
           image: {{ include "ranker.imageRef" . | quote }}
           imagePullPolicy: {{ include "ranker.imagePullPolicy" . }}
@@ -141,6 +163,9 @@ spec:
             - name: flink-plugins
               mountPath: /plugins
       {{- end }}
+      {{- with $stage.initContainers }}
+        {{- tpl (toYaml .) $ctx | nindent 8 }}
+      {{- end }}
       volumes:
         {{- include "ranker.volumes" $ctx | nindent 8 }}
         - name: flink-log
@@ -150,6 +175,9 @@ spec:
         - name: flink-plugins
           emptyDir:
             sizeLimit: 256Mi
+        {{- end }}
+        {{- with $stage.extraVolumes }}
+        {{- tpl (toYaml .) $ctx | nindent 8 }}
         {{- end }}
   job:
     jarURI: {{ printf "local://%s" $ctx.Values.jarPath | quote }}

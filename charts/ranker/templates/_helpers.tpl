@@ -69,6 +69,17 @@ helm.sh/chart: {{ include "ranker.chart" .ctx }}
 {{- end }}
 {{- end -}}
 
+{{/*
+metadata.annotations of an object: commonAnnotations, under the object's own annotations (which
+win), or nothing. Call with (dict "ctx" $ "annotations" $own); emits `annotations:` and the map.
+*/}}
+{{- define "ranker.annotations" -}}
+{{- with merge (dict) (.annotations | default dict) (.ctx.Values.commonAnnotations | default dict) -}}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
 {{/* imagePullSecrets of every pod: the chart's own plus global.imagePullSecrets (which the bundled Redis reads too). */}}
 {{- define "ranker.imagePullSecrets" -}}
 {{- concat (.Values.imagePullSecrets | default list) (dig "imagePullSecrets" list (.Values.global | default dict)) | uniq | toYaml -}}
@@ -83,7 +94,7 @@ Call with (dict "ctx" $ "stage" .Values.stages.api).
 {{- define "ranker.imageRef" -}}
 {{- $base := .base | default .ctx.Values.image -}}
 {{- $own := .stage.image | default dict -}}
-{{- $registry := $own.registry | default $base.registry -}}
+{{- $registry := dig "imageRegistry" "" (.ctx.Values.global | default dict) | default $own.registry | default $base.registry -}}
 {{- $repository := $own.repository | default $base.repository -}}
 {{- $tag := $own.tag | default $base.tag -}}
 {{- $digest := $own.digest -}}
@@ -314,6 +325,9 @@ Call with (dict "ctx" $ "component" "train" "stage" $stage "args" (list ...) "re
 {{- end -}}
 serviceAccountName: {{ include "ranker.serviceAccountName" $ctx }}
 automountServiceAccountToken: false
+{{- with $stage.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
 {{- with .restartPolicy }}
 restartPolicy: {{ . }}
 {{- end }}
@@ -324,10 +338,12 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- include "ranker.placement" $stage }}
+{{- if or .createDirs $stage.initContainers }}
+initContainers:
+{{- end }}
 {{- with .createDirs }}
 {{- /* LocalFS.write (0.4.1) opens the file without creating its directory: on a fresh shared
 volume train would fail with FileNotFoundException (run: tests/test_engine_lifecycle.py). */}}
-initContainers:
   - name: create-dirs
     image: {{ include "ranker.imageRef" $ | quote }}
     imagePullPolicy: {{ include "ranker.imagePullPolicy" $ }}
@@ -341,6 +357,9 @@ initContainers:
       {{- include "ranker.containerSecurityContext" $ctx | nindent 6 }}
     volumeMounts:
       {{- include "ranker.volumeMounts" $ctx | nindent 6 }}
+{{- end }}
+{{- with $stage.initContainers }}
+  {{- tpl (toYaml .) $ctx | nindent 2 }}
 {{- end }}
 containers:
   - name: {{ .component }}
@@ -361,6 +380,11 @@ containers:
       {{- with $stage.extraEnv }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
+    {{- with $stage.extraEnvVarsSecret }}
+    envFrom:
+      - secretRef:
+          name: {{ tpl . $ctx | quote }}
+    {{- end }}
     {{- with .ports }}
     ports:
       {{- toYaml . | nindent 6 }}
@@ -379,6 +403,12 @@ containers:
         mountPath: {{ include "ranker.hadoopConfDir" $ctx }}
         readOnly: true
       {{- end }}
+      {{- with $stage.extraVolumeMounts }}
+      {{- tpl (toYaml .) $ctx | nindent 6 }}
+      {{- end }}
+{{- with $stage.sidecars }}
+  {{- tpl (toYaml .) $ctx | nindent 2 }}
+{{- end }}
 volumes:
   {{- include "ranker.volumes" $ctx | nindent 2 }}
   {{- if $hadoop }}
@@ -386,6 +416,34 @@ volumes:
     configMap:
       name: {{ include "ranker.hadoopConfigMapName" $ctx }}
   {{- end }}
+  {{- with $stage.extraVolumes }}
+  {{- tpl (toYaml .) $ctx | nindent 2 }}
+  {{- end }}
+{{- include "ranker.topologySpread" . }}
+{{- end -}}
+
+{{/*
+topologySpreadConstraints of a stage's pods: a constraint without labelSelector spreads this
+release's pods of the component (all selector labels, the instance included): a hand-written
+selector easily counts other releases' pods. Call with (dict "ctx" $ "component" "api" "stage" $stage).
+*/}}
+{{- define "ranker.topologySpread" -}}
+{{- $ctx := . -}}
+{{- with .stage.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  {{- $c := deepCopy . }}
+  {{- if not (hasKey $c "labelSelector") }}
+  {{- $_ := set $c "labelSelector" (dict "matchLabels" (fromYaml (include "ranker.selectorLabels" $ctx))) }}
+  {{- end }}
+  - {{- toYaml $c | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod template labels: the stage's podLabels under the selector labels (which always win). Call with the stage dict. */}}
+{{- define "ranker.podLabels" -}}
+{{- toYaml (merge (fromYaml (include "ranker.selectorLabels" .)) (.stage.podLabels | default dict)) -}}
 {{- end -}}
 
 {{/*
@@ -426,7 +484,7 @@ the config out of the pod template (the finished bootstrap must not re-run on a 
 {{- if ne (toString .configChecksum) "false" -}}
 {{- $annotations = merge (dict "checksum/config" (include "ranker.configChecksum" $ctx)) $annotations -}}
 {{- end -}}
-{{- $podMeta := dict "labels" (fromYaml (include "ranker.selectorLabels" .)) "annotations" $annotations -}}
+{{- $podMeta := dict "labels" (fromYaml (include "ranker.podLabels" .)) "annotations" $annotations -}}
 {{- $pod := include "ranker.metarankPodSpec" . -}}
 {{- $hash := printf "%s\n%s\n%d" (toYaml $podMeta) $pod (int .stage.backoffLimit) | sha256sum | trunc 8 -}}
 apiVersion: batch/v1
@@ -435,8 +493,7 @@ metadata:
   name: {{ include "ranker.nameWithSuffix" (list $ctx (printf "%s-%s" .suffix $hash) 63) }}
   labels:
     {{- include "ranker.labels" . | nindent 4 }}
-  annotations:
-    ranker/spec-hash: {{ $hash | quote }}
+  {{- include "ranker.annotations" (dict "ctx" $ctx "annotations" (dict "ranker/spec-hash" $hash)) | nindent 2 }}
 spec:
   backoffLimit: {{ .stage.backoffLimit }}
   template:

@@ -66,5 +66,5 @@ Call with the metarankPodSpec dict.
 {{- $tune := $ctx.Values.stages.tune -}}
 {{- $env := concat (fromYamlArray (include "ranker.tuneEnv" $ctx)) ($tune.extraEnv | default list) -}}
 {{- $part := ternary $tune.tasker $tune.worker (eq .part "tasker") -}}
-{{- toJson (dict "command" (list "ranker-values") "args" list "image" $tune.image "resources" $part.resources "backoffLimit" (default 0 $part.backoffLimit) "extraEnv" $env "podAnnotations" $tune.podAnnotations "nodeSelector" $tune.nodeSelector "tolerations" $tune.tolerations "affinity" $tune.affinity) -}}
+{{- toJson (dict "command" (list "ranker-values") "args" list "image" $tune.image "resources" $part.resources "backoffLimit" (default 0 $part.backoffLimit) "extraEnv" $env "podAnnotations" $tune.podAnnotations "nodeSelector" $tune.nodeSelector "tolerations" $tune.tolerations "affinity" $tune.affinity "podLabels" $tune.podLabels "extraVolumes" $tune.extraVolumes "extraVolumeMounts" $tune.extraVolumeMounts "initContainers" $tune.initContainers "sidecars" $tune.sidecars "extraEnvVarsSecret" $tune.extraEnvVarsSecret "priorityClassName" $tune.priorityClassName "topologySpreadConstraints" $tune.topologySpreadConstraints) -}}
 {{- end -}}

@@ -30,10 +30,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{- define "redis.image" -}}
 {{- $i := .Values.image -}}
+{{- $registry := dig "imageRegistry" "" (.Values.global | default dict) | default $i.registry -}}
 {{- if $i.digest -}}
-{{- printf "%s/%s@%s" $i.registry $i.repository $i.digest -}}
+{{- printf "%s/%s@%s" $registry $i.repository $i.digest -}}
 {{- else -}}
-{{- printf "%s/%s:%s" $i.registry $i.repository (toString $i.tag) -}}
+{{- printf "%s/%s:%s" $registry $i.repository (toString $i.tag) -}}
 {{- end -}}
 {{- end -}}
 
