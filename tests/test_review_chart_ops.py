@@ -287,13 +287,14 @@ UNTRAINED = [{"name": "baseline", "type": "shuffle", "backend": "", "path": "", 
 def test_notes_skip_the_train_step_when_no_model_trains(state: str, expected: str):
     extra = {"ranking": {"models": UNTRAINED, "state": {"type": state}}}
     notes = _notes(PROD, "bootstrap", extra)
-    assert f"-f values/generated/{expected}.yaml" in notes, notes
-    assert "generated/train.yaml" not in notes
+    assert f"-f GEN_DIR/{expected}.yaml" in notes, notes
+    assert "train.yaml" not in notes
 
 
 def test_notes_name_the_environment_file_and_each_next_step():
     expected = {"bootstrap": "train", "train": "upload", "upload": "api", "api": "update"}
     for step, after in expected.items():
         notes = _notes(PROD, step)
-        assert f"-f values/prod.yaml -f values/generated/{after}.yaml" in notes, f"{step}: {notes}"
+        # no repository paths: the chart may be installed from a package (issue 18 item 6)
+        assert f"-f ENV_VALUES -f GEN_DIR/{after}.yaml" in notes and "ENV_VALUES the values of prod" in notes, f"{step}: {notes}"
     assert "Steady state" in _notes(PROD, "update")
