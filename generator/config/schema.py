@@ -162,6 +162,31 @@ def validator() -> Any:
     return _validator_for(schema_text())
 
 
+@lru_cache(maxsize=4)
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def nothing_to_report(data: Any) -> bool:
+    """True only when jsonschema would report nothing for ``data``, decided without importing it:
+    :mod:`generator.config.schema_generated` is the bundled schema compiled to Python
+    (:mod:`generator.config.schema_compile`; tests/test_schema_generated.py proves the verdicts
+    agree). False means "ask jsonschema", which then finds and words every problem: also when the
+    generated module was compiled from another schema than the one installed, or raised."""
+    try:
+        from generator.config import schema_generated as generated
+    except ImportError:  # pragma: no cover - an installation without it: jsonschema decides
+        return False
+    if generated.SCHEMA_SHA256 != _digest(schema_text()):
+        return False
+    try:
+        return generated.is_valid(data, ENGINE_FORMATS) is True
+    except Exception:  # noqa: BLE001 - jsonschema decides, and reports whatever this was
+        return False
+
+
 # -- the checks --------------------------------------------------------------------------------
 
 
@@ -178,6 +203,8 @@ def check_structure(doc: LoadedDocument) -> list[Diagnostic]:
     version = check_release_format(doc)
     if version:
         return [version]
+    if nothing_to_report(data):
+        return []  # what jsonschema's iter_errors would give, without importing it
     out: list[Diagnostic] = []
     seen: set[tuple[str, str, str]] = set()
     for error in validator().iter_errors(data):
