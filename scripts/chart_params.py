@@ -3,7 +3,10 @@
 
 Reads charts/ranker/values.yaml and the bundled subcharts' values.yaml (Redis, RabbitMQ; their
 `@param` names already carry the `redis.` / `rabbitmq.` prefix) and rewrites the block between the README markers.
-`--check` changes nothing and exits 1 when the README is out of date.
+The same text becomes the `description` of each value in charts/ranker/values.schema.json (editors
+show it on hover), wherever the schema describes that value itself: not inside a shared
+definition (`$ref`, e.g. the image keys) and not under the open `global` map.
+`--check` changes nothing and exits 1 when the README or the schema is out of date.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ CHART = Path(__file__).resolve().parents[1] / "charts" / "ranker"
 SUBCHARTS = ("redis", "rabbitmq")  # bundled subcharts: their values live under these keys of the parent
 VALUES_FILES = (CHART / "values.yaml", *(CHART / "charts" / name / "values.yaml" for name in SUBCHARTS))
 README = CHART / "README.md"
+SCHEMA = CHART / "values.schema.json"
 START, END = "<!-- params:start -->", "<!-- params:end -->"
 
 PARAM = re.compile(r"^\s*## @param\s+(\S+)\s+(.*)$")
@@ -94,6 +98,34 @@ def updated_readme(readme: str, table: str) -> str:
     return f"{head}{START}\n{table}{END}{tail}"
 
 
+def schema_property(schema: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The schema node of one value, or None when it lies in a shared definition or an open map."""
+    node = schema
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        props = node.get("properties")
+        if props is None or part not in props:
+            return None
+        node = props[part]
+        if "$ref" in node and index < len(parts) - 1:
+            return None
+    return node
+
+
+def described_schema(schema: dict[str, Any], params: list[Param]) -> dict[str, Any]:
+    """A copy of the schema whose value nodes carry their `@param` text as `description`."""
+    out = json.loads(json.dumps(schema))
+    for p in params:
+        node = schema_property(out, p.path)
+        if node is not None:
+            node["description"] = p.description
+    return out
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2) + "\n"
+
+
 def write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -105,15 +137,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the README table is out of date")
     args = parser.parse_args(argv)
+    params = all_params()
     readme = README.read_text(encoding="utf-8")
-    wanted = updated_readme(readme, render_table(all_params(), merged_values()))
+    wanted = updated_readme(readme, render_table(params, merged_values()))
+    schema = SCHEMA.read_text(encoding="utf-8")
+    wanted_schema = schema_text(described_schema(json.loads(schema), params))
     if args.check:
-        if wanted != readme:
-            print(f"{README}: parameters table is out of date; run python scripts/chart_params.py", file=sys.stderr)
+        stale = [str(path) for path, have, want in ((README, readme, wanted), (SCHEMA, schema, wanted_schema)) if have != want]
+        if stale:
+            print(f"{', '.join(stale)}: out of date with the @param lines; run python scripts/chart_params.py", file=sys.stderr)
             return 1
         return 0
     if wanted != readme:
         write_atomically(README, wanted)
+    if wanted_schema != schema:
+        write_atomically(SCHEMA, wanted_schema)
     return 0
 
 

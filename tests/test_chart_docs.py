@@ -111,6 +111,17 @@ def test_readme_table_is_up_to_date():
     assert chart_params.main(["--check"]) == 0, "run: python scripts/chart_params.py"
 
 
+def test_schema_descriptions_are_the_param_text(params):
+    """Hover docs: every value the schema describes itself carries its `## @param` text."""
+    described = {p.path: chart_params.schema_property(SCHEMA, p.path) for p in params}
+    reachable = {path: node for path, node in described.items() if node is not None}
+    assert len(reachable) > 0.8 * len(params)
+    wrong = [p.path for p in params if p.path in reachable and reachable[p.path].get("description") != p.description]
+    assert wrong == [], f"schema descriptions differ from the @param text (run python scripts/chart_params.py): {wrong}"
+    skipped = sorted(path for path, node in described.items() if node is None)
+    assert all(path.startswith("global.") or ".image." in f".{path}" for path in skipped), skipped
+
+
 def test_schema_describes_every_value(values):
     missing = [leaf for leaf in leaves(values) if schema_node(leaf) is None]
     assert missing == [], f"values the schema does not describe: {missing}"
