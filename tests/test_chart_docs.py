@@ -167,10 +167,31 @@ def test_generated_sample_matches_the_schema():
         {"stages": {"api": {"bogus": 1}}},
         {"ranking": {"state": {"type": "cassandra"}}},
         {"redis": {"auth": {"bogus": True}}},
+        {"stages": {"train": {"resources": {"requets": {"cpu": "1"}}}}},
+        {"stages": {"api": {"resources": {"limits": {"memory": "2 GB"}}}}},
+        {"stages": {"update": {"tolerations": [{"key": "k", "operator": "equal"}]}}},
+        {"rabbitmq": {"affinity": {"nodeAfinity": {}}}},
     ],
-    ids=["top-level", "nested", "enum", "subchart"],
+    ids=["top-level", "nested", "enum", "subchart", "resources-key", "quantity", "toleration-operator", "affinity-key"],
 )
 def test_helm_rejects_values_outside_the_schema(bad):
     helm_python = pytest.importorskip("helm_python")
     with pytest.raises(helm_python.HelmValuesError):
         helm_python.Chart.load(CHART).render(bad, name="ranker", namespace="ranking")
+
+
+def test_helm_accepts_kubernetes_typed_resources_affinity_and_tolerations():
+    pytest.importorskip("helm_python")
+    good = {
+        "resources": {"requests": {"cpu": 0.5, "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "1.5Gi"}},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ranking", "effect": "NoSchedule"},
+                        {"operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}],
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ranking"]}]}]}}},
+    }
+    from support.render import render_texts_uncached
+
+    texts = render_texts_uncached([ROOT / "values" / "prod.yaml", CHART / "tests" / "values" / "generated" / "api.yaml"],
+                                  {"stages": {"api": good}})
+    (api,) = [t for name, t in texts.items() if name.endswith("api/deployment.yaml")]
+    assert "ranking" in api and "tolerationSeconds: 30" in api and "1.5Gi" in api
