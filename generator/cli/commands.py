@@ -1,14 +1,15 @@
-"""The `ranker-values` command line: parse arguments, call one function, print, exit.
+"""The typer app of ``ranker-values``: parse arguments, call one function, print, exit.
 
-Keep this module light: it is imported on every start, so heavy modules (boto3, kubernetes,
-xgboost, helm_python) are only imported inside the command that needs them.
+Keep this module light: it is imported on every start that is not the fast path
+(:mod:`generator.cli.fast`), so heavy modules (boto3, kubernetes, xgboost, helm_python) are only
+imported inside the command that needs them. Printing, the error guard and the bodies of
+``validate`` and ``gen`` live in :mod:`generator.cli.run`, shared with the fast path.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -16,6 +17,7 @@ from typing import Optional
 import typer
 
 from generator import __version__
+import generator.cli.run as run
 from generator.errors import RankerError
 
 app = typer.Typer(
@@ -31,17 +33,15 @@ app = typer.Typer(
 )
 
 
-def fail(err: RankerError) -> typer.Exit:
-    """Print a domain error (message + diagnostics) to stderr and return the Exit to raise."""
-    from generator.config.report import render_error
-
-    typer.echo(render_error(err), err=True)
-    return typer.Exit(err.exit_code)
+def fail(err: RankerError) -> SystemExit:
+    """Print a domain error (message + diagnostics) to stderr and return the exit to raise."""
+    return run.fail(err)
 
 
 # --- validate / gen / schema (issue 2) -------------------------------------------------------
 
-EXIT_INTERNAL = 70  # a bug in ranker-values (EX_SOFTWARE): reported in one line, never a traceback
+EXIT_INTERNAL = run.EXIT_INTERNAL
+_JsonOut = run.JsonOut
 
 
 class PlainOrJson(str, Enum):
@@ -65,59 +65,14 @@ def _namespace(flag: Optional[str], kube_context: Optional[str] = None) -> str:
     return resolve_namespace(flag, kube_context).name
 
 
-class _JsonOut:
-    """``--format json``: one JSON document on stdout, also when the command fails (stderr then
-    keeps the same error text as in text mode). Its shape is documented in README (CLI output)."""
-
-    def __init__(self, command: str, **fields) -> None:
-        self.command, self.fields = command, fields
-
-    def emit(self, exit_code: int, error: Optional[str] = None, diagnostics=(), **fields) -> None:
-        from generator.config.report import json_document
-
-        typer.echo(json_document(self.command, exit_code, error, list(diagnostics), {**self.fields, **fields}))
-
-
 _ENV_HELP = "Check the config against this environment: reads values/NAME.yaml (dev relaxes storage rules)."
 _ENV_FILE_HELP = "Read the environment's values from this file instead of values/NAME.yaml."
+_TYPER_EXITS = (typer.Exit, typer.Abort)  # a typer command's own exits pass the guard unchanged
 
 
-@contextmanager
 def _guarded(json_out: Optional[_JsonOut] = None):
-    """RankerError → its report and exit code; anything else → one line and EXIT_INTERNAL.
-    With ``json_out`` the failure is also one JSON document on stdout."""
-    from generator.files.inputs import forget_inputs
-
-    forget_inputs()  # the output gate refuses to overwrite what this command reads
-    try:
-        yield
-    except (typer.Exit, typer.Abort):
-        raise
-    except RankerError as err:
-        raise _failed(err, json_out) from None
-    except ModuleNotFoundError as exc:
-        from generator.errors import missing_extra
-
-        extra = missing_extra(exc)
-        raise (_failed(extra, json_out) if extra else _internal(exc, json_out)) from None
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        raise _internal(exc, json_out) from None
-
-
-def _failed(err: RankerError, json_out: Optional[_JsonOut]) -> typer.Exit:
-    exit_ = fail(err)
-    if json_out is not None:
-        json_out.emit(err.exit_code, err.message, err.diagnostics)
-    return exit_
-
-
-def _internal(exc: BaseException, json_out: Optional[_JsonOut] = None) -> typer.Exit:
-    """A bug: one line on stderr, never a traceback; returns the Exit to raise."""
-    message = f"internal error ({type(exc).__name__}: {exc}); please report it"
-    typer.echo(f"ranker-values: {message}", err=True)
-    if json_out is not None:
-        json_out.emit(EXIT_INTERNAL, message)
-    return typer.Exit(EXIT_INTERNAL)
+    """RankerError → its report and exit code; anything else → one line and EXIT_INTERNAL."""
+    return run.guarded(json_out, _TYPER_EXITS)
 
 
 MAX_SECONDS = 7 * 24 * 3600  # a week: beyond it thread joins and socket timeouts overflow (1e10, 1e308)
@@ -144,41 +99,7 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
 ) -> None:
     """Validate ranking configs. Exit 0 valid, 1 invalid, 2 usage error or unreadable file."""
-    from generator.errors import EXIT_INVALID, EXIT_OK
-    from generator.pipeline import load_env_profile, validate_config
-    from generator.config.report import render_github, render_github_fatal, render_json, render_text
-
-    exit_code = EXIT_OK
-    results = []
-    with _guarded():
-        load_env_profile(env, env_file)  # a bad --env is one usage error, not one per file
-        for config in configs:
-            try:
-                result = validate_config(config, env, env_file)
-            except RankerError as err:  # this file cannot be read: report it, go on with the rest
-                results.append((str(config), err.diagnostics, err.message))
-                exit_code = max(exit_code, err.exit_code)
-                continue
-            results.append((result.file, result.diagnostics, None))
-            if not result.ok or (strict and result.warnings):
-                exit_code = max(exit_code, EXIT_INVALID)
-        if output is OutputFormat.json:
-            typer.echo(render_json(results))
-        elif output is OutputFormat.github:
-            lines = [render_github(diagnostics) for _, diagnostics, _ in results if diagnostics]
-            lines += [render_github_fatal(file, fatal) for file, _, fatal in results if fatal]
-            if lines:
-                typer.echo("\n".join(lines))
-        else:
-            for file, diagnostics, fatal in results:
-                typer.echo(_fatal_line(file, fatal) if fatal else render_text(file, diagnostics, verbose))
-    raise typer.Exit(exit_code)
-
-
-def _fatal_line(file: str, message: str) -> str:
-    """``x: error: no such file``: the file named once, also when the message starts with it."""
-    prefix = f"{file}: "
-    return f"{file}: error: {message[len(prefix):] if message.startswith(prefix) else message}"
+    run.validate(configs, env, env_file, output.value, verbose, strict, _TYPER_EXITS)
 
 
 @app.command()
@@ -193,29 +114,7 @@ def gen(
 ) -> None:
     """Validate CONFIG, then write one Helm values file per lifecycle step into DIR:
     bootstrap.yaml, train.yaml, upload.yaml, api.yaml, update.yaml."""
-    from generator.values.emit import write_values
-    from generator.pipeline import validate_config
-    from generator.config.report import format_line, render_text
-
-    env_name = env or (env_file.stem if env_file is not None else None)
-    as_json = _JsonOut("gen", config=str(config), env=env_name, out=str(out), written=[]) if output is PlainOrJson.json else None
-    with _guarded(as_json):
-        result = validate_config(config, env, env_file)
-        if not result.ok or result.deployment is None or (strict and result.warnings):
-            typer.echo(render_text(result.file, result.diagnostics, verbose), err=True)
-            typer.echo(f"{result.file}: nothing generated", err=True)
-            if as_json is not None:
-                as_json.emit(1, f"{result.file}: nothing generated", result.diagnostics)
-            raise typer.Exit(1)
-        if as_json is None:
-            for warning in result.warnings:
-                typer.echo(format_line(warning), err=True)
-        paths = write_values(result.deployment, out)
-        if as_json is not None:
-            as_json.emit(0, None, result.diagnostics, written=[{"step": p.stem, "path": str(p)} for p in paths])
-        else:
-            for path in paths:
-                typer.echo(f"wrote {path}")
+    run.gen(config, env, env_file, out, verbose, strict, output.value, _TYPER_EXITS)
 
 
 @app.command()
@@ -844,16 +743,23 @@ def _root(
     pass
 
 
-def main() -> None:
-    from generator.files.atomic import Interrupted, install_interrupt_handlers
-
-    install_interrupt_handlers()  # SIGTERM too: temporary files are cleaned up, a message says so
+def run_app() -> None:
+    """The typer app on ``sys.argv`` (the caller installs the interrupt handlers)."""
     if os.environ.get(COMPLETE_VAR):  # a completion request from `ranker-values completion SHELL`'s script
         from typer._completion_classes import completion_init
 
         completion_init()  # registers the shells; add_completion=False leaves it to us
+    app()
+
+
+def main() -> None:
+    """The typer app without the fast path (``generator.cli:main`` is the entry point; tests
+    compare the two)."""
+    from generator.files.atomic import Interrupted, install_interrupt_handlers
+
+    install_interrupt_handlers()  # SIGTERM too: temporary files are cleaned up, a message says so
     try:
-        app()
+        run_app()
     except Interrupted as stop:
-        typer.echo(f"ranker-values: interrupted ({stop.name}); nothing half-written was left behind", err=True)
+        run.echo(f"ranker-values: interrupted ({stop.name}); nothing half-written was left behind", err=True)
         raise SystemExit(stop.exit_code) from None
