@@ -197,7 +197,7 @@ if [ "${RANKER_KUBE_OPERATOR:-1}" = 1 ]; then
   [ -d "$op/lib" ] || die "$op/lib missing: run scripts/kube-tools.sh operator first"
   mkdir -p "$state/operator-conf"
   cat >"$state/operator-conf/flink-conf.yaml" <<EOF
-kubernetes.operator.watched.namespaces: ${RANKER_KUBE_WATCHED:-ranker-dev,ranker-prod,ranker-ops}
+kubernetes.operator.watched.namespaces: ${RANKER_KUBE_WATCHED:-ranker-dev,ranker-prod,ranker-ops,ranker-flink}
 kubernetes.operator.health.probe.enabled: true
 kubernetes.operator.health.probe.port: $OPERATOR_HEALTH
 kubernetes.operator.reconcile.interval: 5 s
@@ -218,12 +218,20 @@ appender.console.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-40c{1} - %m%n
 EOF
   cp "$state/operator-conf/log4j-operator.properties" "$state/operator-conf/log4j-console.properties"
   # The operator would resolve in-cluster names (<job>-rest.<ns>) through the machine's DNS; with
-  # its own hosts file the JVM resolves nothing but localhost and never leaves the machine.
-  printf '127.0.0.1 localhost\n' >"$state/operator-conf/hosts"
+  # its own hosts file the JVM resolves nothing but localhost and never leaves the machine. The
+  # flink bridge (tests/support/flinkbridge.py) adds <cluster>-rest.<ns> for the JobManagers it
+  # runs; the JVM reads the file on every lookup and caches no answer (ttl 0).
+  [ -f "$state/operator-conf/hosts" ] || printf '127.0.0.1 localhost\n' >"$state/operator-conf/hosts"
   java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-  KUBECONFIG="$kubeconfig" FLINK_CONF_DIR="$state/operator-conf" OPERATOR_NAMESPACE=flink-operator \
+  # Without KUBERNETES_SERVICE_HOST the operator believes it runs outside the cluster and sends
+  # every REST call to localhost:<rest.port> (a port-forward); set, it addresses each JobManager as
+  # in a cluster, <cluster>-rest.<namespace>:<rest.port>, resolved through the hosts file above.
+  # The variables name the real API server; the Kubernetes client still reads KUBECONFIG.
+  KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$API" \
+    KUBECONFIG="$kubeconfig" FLINK_CONF_DIR="$state/operator-conf" OPERATOR_NAMESPACE=flink-operator \
     HOST_IP=127.0.0.1 OPERATOR_NAME=flink-kubernetes-operator \
     start flink-operator "$java_bin" -Xmx512m -XX:+UseSerialGC -Djdk.net.hosts.file="$state/operator-conf/hosts" \
+    -Dsun.net.inetaddr.ttl=0 -Dsun.net.inetaddr.negative.ttl=0 \
     -Dlog4j.configurationFile="$state/operator-conf/log4j-operator.properties" \
     -cp "$op/lib/*" org.apache.flink.kubernetes.operator.FlinkOperator
   op_ready() {

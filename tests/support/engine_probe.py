@@ -53,29 +53,35 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()[:16]
 
 
-def probe_classes() -> Path:
-    """The compiled probe (compiled once per source + jar; an atomic rename publishes it)."""
+def compiled_classes(source: Path) -> Path:
+    """``source`` compiled against the engine jar (once per source + jar; an atomic rename
+    publishes it) into ``$RANKER_TOOLS_DIR/engine/probe/<hash>/``, with a quiet logback file."""
     jar = engine_jar()
     jar_id = f"{jar.stat().st_size}:{jar.stat().st_mtime_ns}".encode()
-    target = engine_dir() / "probe" / _digest(PROBE_SOURCE.read_bytes(), jar_id)
-    if (target / f"{PROBE_CLASS}.class").is_file():
+    target = engine_dir() / "probe" / _digest(source.read_bytes(), jar_id)
+    if (target / f"{source.stem}.class").is_file():
         return target
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     done = subprocess.run(
-        [str(_javac()), "--release", "11", "-nowarn", "-cp", str(jar), "-d", str(staging), str(PROBE_SOURCE)],
+        [str(_javac()), "--release", "11", "-nowarn", "-cp", str(jar), "-d", str(staging), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        pytest.fail(f"javac {PROBE_SOURCE.name} failed:\n{done.stdout}{done.stderr}")
+        pytest.fail(f"javac {source.name} failed:\n{done.stdout}{done.stderr}")
     (staging / "logback-quiet.xml").write_text(QUIET_LOGBACK, encoding="utf-8")
     try:
         staging.rename(target)
     except OSError:  # another run published it first
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def probe_classes() -> Path:
+    """The compiled config probe."""
+    return compiled_classes(PROBE_SOURCE)
 
 
 class EngineRun:
