@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what ranker needs into ./.venv (idempotent). Usage: scripts/setup.sh [runtime|test|tune]
 #   runtime: the CLI with its operational extras (render, savepoint, plan, check)
-#   test:    + test tools, redis-server (Debian) and checkov in its own venv (.venv-checkov,
+#   test:    + test tools, redis-server and gpg (Debian) and checkov in its own venv (.venv-checkov,
 #            because checkov pins its own boto3/packaging)
 #            + .venv-tune and rabbitmq-server (Debian) for the tune tests (issue 12)
 #   tune:    .venv-tune only: the tune extra (xgboost 1.6.1, the version Metarank 0.4.1 loads
@@ -41,7 +41,9 @@ case "$profile" in
            # checkov pins its own boto3/packaging: its own venv
            venv .venv-checkov constraints/checkov.txt 'checkov==3.3.30'
            debian redis-server redis-server
-           debian rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmq-server ;;
+           debian rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmq-server
+           # gpg: the chart's provenance tests sign with a throwaway key (helm package --sign)
+           debian gpg gpg ;;
   tune)    ;;
   *)       echo "usage: scripts/setup.sh [runtime|test|tune]" >&2; exit 2 ;;
 esac

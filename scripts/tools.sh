@@ -8,6 +8,7 @@
 #   bin/kubeconform    kubeconform
 #   bin/ct             chart-testing (wrapper module too: the proxy refuses to list its versions), with its etc/ (chart_schema.yaml, lintconf.yaml) in etc/ct/
 #   bin/yamllint, bin/yamale   for ct, from PyPI in their own venv (venv-ct/)
+#   bin/registry       the CNCF distribution registry (OCI), for the chart's push/pull/verify tests
 #   + scripts/kube-tools.sh all: the kube tests' control plane, Flink operator, kubectl, CRDs
 #   schemas/kubernetes/v<X.Y.Z>-standalone-strict/   kubeconform schemas for Kubernetes 1.29 and
 #                      1.34, from kubernetes-validate's bundled schemas with their $refs made local
@@ -35,6 +36,7 @@ KUBECONFORM_VERSION=v0.8.0
 CT_VERSION=v3.14.0
 YAMLLINT_VERSION=1.38.0
 YAMALE_VERSION=6.0.0             # what chart-testing 3.14.0's image installs
+REGISTRY_VERSION=v3.1.2          # github.com/distribution/distribution/v3 (latest; helm push/pull oci:// in the tests)
 KUBE_SCHEMA_VERSIONS="1.29 1.34"
 FLINK_OPERATOR_VERSIONS="1.9.0 1.15.0"
 
@@ -153,6 +155,11 @@ if ! fresh ct-etc "$recipe" "$tools/etc/ct/chart_schema.yaml" "$tools/etc/ct/lin
   stamp ct-etc "$recipe"
 fi
 
+# --- the distribution registry (the OCI registry `helm push`/`pull oci://` talk to in the tests) ---
+go_install registry github.com/distribution/distribution/v3/cmd/registry "$REGISTRY_VERSION" "-s -w \
+-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION \
+-X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3"
+
 # --- yamllint + yamale (ct calls them from PATH) -----------------------------------------------
 recipe="pip yamllint==$YAMLLINT_VERSION yamale==$YAMALE_VERSION"
 if ! fresh venv-ct "$recipe" "$bin/yamllint" "$bin/yamale"; then
@@ -196,6 +203,7 @@ fi
 "$bin/helm-unittest" --help >/dev/null
 "$bin/kubeconform" -v >/dev/null
 "$bin/ct" version >/dev/null
+"$bin/registry" --version >/dev/null
 "$bin/yamllint" --version >/dev/null
 # --- the kube tests' control plane and Flink operator (kube-apiserver & co, etcd, kwok, kubectl,
 # the operator's jars, the monitoring CRDs): the same tools folder, its own pins ------------------

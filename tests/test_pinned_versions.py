@@ -72,3 +72,25 @@ def test_setup_installs_every_venv_with_its_constraints_and_a_pinned_pip():
     assert calls == {".venv": "constraints/main.txt", ".venv-checkov": "constraints/checkov.txt", ".venv-tune": "constraints/tune.txt"}
     assert re.search(r"^PIP_VERSION=\d+(\.\d+)+ ", setup, re.M)
     assert "--upgrade" not in setup
+
+
+def _tools_pins() -> dict[str, str]:
+    text = (ROOT / "scripts" / "tools.sh").read_text()
+    return dict(re.findall(r"^([A-Z0-9_]+_VERSION)=(\S+)", text, re.M))
+
+
+@pytest.mark.parametrize("tool_name, pin, args", [
+    ("registry", "REGISTRY_VERSION", ["--version"]),
+    ("helm3", "HELM3_VERSION", ["version", "--short"]),
+    ("helm4", "HELM4_VERSION", ["version", "--short"]),
+    ("helm3.18", "HELM3_OLD_VERSION", ["version", "--short"]),
+])
+def test_built_tools_are_the_versions_tools_sh_pins(tool_name, pin, args):
+    """scripts/tools.sh pins every tool exactly (vX.Y.Z); the binaries the tests run report it."""
+    from support.tools import tool
+
+    version = _tools_pins()[pin]
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", version), f"{pin}={version} is not an exact version"
+    done = subprocess.run([str(tool(tool_name)), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"(^|\s){re.escape(version)}(\+|\s|$)", done.stdout), f"{tool_name}: {done.stdout!r}, pinned {version}"
