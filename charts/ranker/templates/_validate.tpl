@@ -128,6 +128,7 @@ for a mount point. */ -}}
 
 {{- $problems = concat $problems (fromYamlArray (include "ranker.engineProblems" .)) -}}
 {{- $problems = concat $problems (fromYamlArray (include "ranker.tuneProblems" .)) -}}
+{{- $problems = concat $problems (fromYamlArray (include "ranker.metricsProblems" .)) -}}
 
 {{- if $problems -}}
 {{- fail (printf "\n\nranker: %d problem(s) in the values:\n  - %s\n" (len $problems) (join "\n  - " $problems)) -}}

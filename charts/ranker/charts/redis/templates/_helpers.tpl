@@ -41,3 +41,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "redis.secretName" -}}
 {{- .Values.auth.existingSecret | default (include "redis.fullname" .) -}}
 {{- end -}}
+
+{{- define "redis.exporterImage" -}}
+{{- $i := .Values.metrics.image -}}
+{{- $registry := dig "imageRegistry" "" (.Values.global | default dict) | default $i.registry -}}
+{{- if $i.digest -}}
+{{- printf "%s/%s@%s" $registry $i.repository $i.digest -}}
+{{- else -}}
+{{- printf "%s/%s:%s" $registry $i.repository (toString $i.tag) -}}
+{{- end -}}
+{{- end -}}
