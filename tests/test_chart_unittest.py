@@ -80,28 +80,106 @@ def test_helm_unittest_fails_on_a_wrong_expectation(tmp_path: Path):
     assert "not-the-api" in done.stdout, done.stdout
 
 
-def test_ct_lint_passes(tmp_path: Path):
-    """chart-testing's lint (Chart.yaml schema, yamllint, helm lint with the prod steady state).
+GIT_ID = ["-c", "user.name=ranker tests", "-c", "user.email=tests@ranker.invalid", "-c", "commit.gpgsign=false",
+          "-c", "init.defaultBranch=main"]
 
-    On a copy: ct runs `helm dependency build`, which writes a Chart.lock into the chart.
-    """
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *GIT_ID, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def repo_with_target_branch(tmp_path: Path, with_chart: bool) -> Path:
+    """A clone whose origin/main is the target branch ct compares with (holding the chart as
+    shipped, or no chart at all), checked out on a branch `pr` that starts there."""
     import shutil
 
-    shutil.copytree(CHART, tmp_path / "ranker")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--bare", "--quiet", str(origin))
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "--quiet", str(origin), str(work))
+    (work / "README.md").write_text("ct's target branch\n", encoding="utf-8")
+    if with_chart:
+        shutil.copytree(CHART, work / "charts" / "ranker")
+    git(work, "add", "--all")  # a fresh repository in tmp_path, not this one
+    git(work, "commit", "--quiet", "-m", "target branch")
+    git(work, "push", "--quiet", "origin", "HEAD:main")
+    git(work, "fetch", "--quiet", "origin")
+    git(work, "checkout", "--quiet", "-b", "pr")
+    return work
+
+
+def ct_lint(work: Path) -> tuple[int, str]:
+    """`ct lint` as the users' workflow runs it on a pull request: the charts that differ from the
+    target branch, each with the version-increment check on."""
     etc = tools_dir() / "etc" / "ct"
     done = run_tool(
         "ct", "lint",
-        "--charts", "ranker",
+        "--chart-dirs", "charts",
+        "--target-branch", "main",
+        "--remote", "origin",
+        "--check-version-increment=true",
         "--validate-maintainers=false",
-        "--check-version-increment=false",
         "--chart-yaml-schema", str(etc / "chart_schema.yaml"),
         "--lint-conf", str(etc / "lintconf.yaml"),
         "--helm-lint-extra-args",
         f"--values {REPO / 'values' / 'prod.yaml'} --values {FIXTURES / 'update.yaml'}",
-        cwd=tmp_path,
+        cwd=work,
         timeout=300,
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-6000:]
+    return done.returncode, done.stdout + done.stderr
+
+
+def commit_all(work: Path, message: str) -> None:
+    # the Chart.lock an earlier ct run wrote (helm dependency build) is not part of the change
+    for lock in (work / "charts").glob("*/Chart.lock"):
+        lock.unlink()
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "-m", message)
+
+
+def test_ct_lint_passes(tmp_path: Path):
+    """chart-testing's lint (Chart.yaml schema, yamllint, helm lint with the prod steady state,
+    version increment against the target branch) of the chart as shipped.
+
+    The chart's first version (0.1.0) is unreleased: a target branch without the chart is the
+    honest base, which ct treats as a new chart. That the version check bites on a changed chart
+    is the next test. In a temporary git repository: ct runs `helm dependency build`, which
+    writes a Chart.lock into the chart.
+    """
+    work = repo_with_target_branch(tmp_path, with_chart=False)
+    import shutil
+
+    shutil.copytree(CHART, work / "charts" / "ranker")
+    commit_all(work, "add the chart")
+    rc, output = ct_lint(work)
+    assert rc == 0, output[-6000:]
     assert "All charts linted successfully" in output, output
     assert "Validation success" in output, output  # the Chart.yaml schema check ran
+    assert "for a version bump..." in output and "New chart detected" in output, output
+
+
+def test_ct_lint_refuses_a_changed_chart_without_a_version_bump(tmp_path: Path):
+    """With the target branch holding the chart as shipped, a change to it fails ct lint until
+    Chart.yaml's version goes up, as on a pull request in the users' workflow."""
+    work = repo_with_target_branch(tmp_path, with_chart=True)
+    chart = work / "charts" / "ranker"
+    values = chart / "values.yaml"
+    values.write_text(values.read_text(encoding="utf-8") + "# a change on the branch\n", encoding="utf-8")
+    commit_all(work, "change the chart")
+    rc, output = ct_lint(work)
+    assert rc != 0, output[-4000:]
+    assert "Needs a version bump" in output, output[-4000:]
+
+    chart_yaml = chart / "Chart.yaml"
+    text = chart_yaml.read_text(encoding="utf-8")
+    old = re.search(r"(?m)^version: (\d+)\.(\d+)\.(\d+)$", text)
+    assert old, text
+    bumped = f"{old[1]}.{old[2]}.{int(old[3]) + 1}"
+    chart_yaml.write_text(re.sub(r"(?m)^version: .*$", f"version: {bumped}", text, count=1), encoding="utf-8")
+    commit_all(work, "bump the chart version")
+    rc, output = ct_lint(work)
+    assert rc == 0, output[-6000:]
+    assert f"Old chart version: {old[1]}.{old[2]}.{old[3]}" in output and f"New chart version: {bumped}" in output, output
+    assert "All charts linted successfully" in output, output

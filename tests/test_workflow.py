@@ -84,9 +84,34 @@ def test_workflow_gives_checkov_its_own_virtualenv_so_the_policy_scan_runs():
     assert pytest_step.get("env", {}).get("RANKER_CHECKOV", "").endswith(".venv-checkov/bin/checkov")
 
 
-def test_every_action_is_pinned_to_a_release():
-    loose = [u for u in (s.get("uses") for s in steps()) if u and not re.search(r"@(v\d+(\.\d+)*|[0-9a-f]{40})$", u)]
-    assert loose == [], f"actions not pinned to a release tag or commit: {loose}"
+def test_every_action_is_pinned_to_a_full_commit_sha_with_its_release_as_a_comment():
+    """Tags move; a full commit SHA does not. The comment names the release the SHA is (the tag's
+    commit in the action's repository), for readers and for update bots."""
+    uses = [u for u in (s.get("uses") for s in steps()) if u]
+    assert uses
+    loose = [u for u in uses if not re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u)]
+    assert loose == [], f"actions not pinned to a full commit SHA: {loose}"
+    lines = [line for line in WORKFLOW.read_text(encoding="utf-8").splitlines() if re.match(r"\s*(- )?uses:", line)]
+    assert len(lines) == len(uses)
+    uncommented = [line.strip() for line in lines if not re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+\b", line)]
+    assert uncommented == [], f"pinned actions without their release as a comment: {uncommented}"
+    # one action, one commit: the same release everywhere it is used
+    by_action: dict[str, set[str]] = {}
+    for u in uses:
+        action, sha = u.split("@")
+        by_action.setdefault(action, set()).add(sha)
+    assert all(len(shas) == 1 for shas in by_action.values()), by_action
+
+
+def test_ct_lint_checks_the_version_increment_on_pull_requests():
+    (step,) = [s for s in load_workflow()["jobs"]["chart"]["steps"] if re.search(r"^\s*ct lint\b", s.get("run", ""), re.M)]
+    script = step["run"]
+    pull_request = script.split('if [ "${GITHUB_EVENT_NAME}" = pull_request ]; then', 1)[1].split("fi", 1)[0]
+    assert "ct lint" in pull_request and "--check-version-increment=true" in pull_request
+    assert "--chart-dirs" in pull_request  # the charts the pull request changes, not a fixed list
+    assert "github.event.pull_request.base.ref" in step["env"]["TARGET_BRANCH"]
+    checkout = next(s for s in load_workflow()["jobs"]["chart"]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0  # ct needs the target branch's history
 
 
 def test_workflow_cli_options_exist():
