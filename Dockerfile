@@ -8,6 +8,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY generator ./generator
 COPY schemas ./schemas
+# the chart rides in the wheel (render/plan outside a clone; pyproject's force-include)
+COPY charts/ranker ./charts/ranker
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11.11-slim-bookworm

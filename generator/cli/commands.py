@@ -126,10 +126,22 @@ def schema() -> None:
         typer.echo(schema_text(), nl=False)
 
 
+_CHART_HELP = (
+    "The chart directory. Default: charts/ranker under the current directory (a clone), "
+    "else the chart installed with ranker-values."
+)
+
+
+def _chart(given: Optional[Path]) -> Path:
+    from generator.values.files import default_chart
+
+    return given if given is not None else default_chart()
+
+
 @app.command()
 def render(
     values: list[Path] = typer.Option(..., "--values", "-f", metavar="FILE", help="Values files, merged like helm -f (e.g. values/prod.yaml values/generated/update.yaml)."),
-    chart: Path = typer.Option(Path("charts/ranker"), "--chart", metavar="DIR"),
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="DIR", help=_CHART_HELP, show_default=False),
     release: str = typer.Option("ranker", "--release", metavar="NAME"),
     namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the manifests to FILE (one YAML stream, atomically) instead of stdout."),
@@ -154,6 +166,7 @@ def render(
     to_stdout = out is None
     with _guarded():
         namespace = _namespace(namespace)
+        chart = _chart(chart)
         if validate_objects:
             check_validation_options(tuple(kube_versions), tuple(crds))
         merged = merge_values_files(list(values))
@@ -436,7 +449,7 @@ def plan(
     values: list[Path] = typer.Option([], "--values", "-f", metavar="FILE", help="Base values under both (e.g. values/prod.yaml)."),
     release: str = typer.Option("ranker", "--release", metavar="NAME", help="Release name used for rendering."),
     namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
-    chart: Path = typer.Option(Path("charts/ranker"), "--chart", metavar="DIR"),
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="DIR", help=_CHART_HELP, show_default=False),
     add: list[Path] = typer.Option(
         [], "--add", metavar="FILE", help="Values layered on NEW only, last (e.g. the upgrade-values output)."
     ),
@@ -465,6 +478,7 @@ def plan(
         as_json = _JsonOut("plan", old=None if deployed else str(old), new=str(new if not deployed else old), **pl.plan_json(None, set()))
     with _guarded(as_json):
         wanted = pl.parse_intended(intended)
+        chart = _chart(chart)
         if deployed:
             from generator.errors import UsageError
             from generator.ops.inputs import open_cluster

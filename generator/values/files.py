@@ -60,6 +60,32 @@ def merge_values_files(paths: list[Path]) -> dict[str, Any]:
 DEFAULT_CHART = Path("charts/ranker")
 
 
+def installed_chart() -> Path | None:
+    """The chart that came with this package: ``generator/_data/charts/ranker`` in an installed
+    wheel (pyproject's force-include), else the source checkout's ``charts/ranker`` beside the
+    package (an editable install); ``None`` when neither is there."""
+    from importlib import resources
+
+    try:
+        packaged = Path(str(resources.files("generator"))) / "_data" / "charts" / "ranker"
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - not importable as a package
+        packaged = Path(__file__).resolve().parents[1] / "_data" / "charts" / "ranker"
+    checkout = Path(__file__).resolve().parents[2] / "charts" / "ranker"
+    for chart in (packaged, checkout):
+        if (chart / "Chart.yaml").is_file():
+            return chart
+    return None
+
+
+def default_chart() -> Path:
+    """``--chart``'s default for ``render`` and ``plan``: ``charts/ranker`` under the working
+    directory when it is a chart (in a clone the copy you edit wins), else the chart installed with
+    the package, else ``charts/ranker`` (so the error names the usual place)."""
+    if (DEFAULT_CHART / "Chart.yaml").is_file():
+        return DEFAULT_CHART
+    return installed_chart() or DEFAULT_CHART
+
+
 def release_values(paths: list[Path], chart: Path | None = DEFAULT_CHART) -> dict[str, Any]:
     """The values Helm would give the templates: the chart's ``values.yaml``, then each ``-f`` file.
 
