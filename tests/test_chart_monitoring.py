@@ -218,3 +218,41 @@ def test_the_dashboard_shows_every_metric_the_alerts_read(tmp_path: Path) -> Non
     # and the panels use the same selector as the alerts
     (uptime,) = [e for e in dashboard_exprs(dashboard(objects)) if "flink_jobmanager_job_uptime" in e]
     assert f'namespace="{NAMESPACE}", job="{NAMESPACE}/{RELEASE}-flink"' in uptime
+
+
+def render_cli(tmp_path: Path, overrides: dict, *crds: Path):
+    """`ranker-values render` (the product path: Helm SDK render + validation) of prod's update step."""
+    from typer.testing import CliRunner
+
+    from generator.cli import app
+
+    extra = tmp_path / "overrides.yaml"
+    extra.write_text(yaml.safe_dump(overrides), encoding="utf-8")
+    args = ["render", "--chart", str(CHART), "-n", NAMESPACE, "-f", str(ENVS["prod"]), "-f", str(FIXTURES / "update.yaml"),
+            "-f", str(extra), "--out", str(tmp_path / "out.yaml")]
+    for crd in crds:
+        args += ["--crds", str(crd)]
+    return CliRunner().invoke(app, args)
+
+
+def test_ranker_values_render_validates_the_monitoring_objects_against_the_prometheus_operator_crds(tmp_path: Path) -> None:
+    from support import CRD_DIR, require_shared
+
+    flink = require_shared(CRD_DIR / "1.15.0")
+    prometheus_operator_crd("prometheusrules")  # skips/fails like the other tests when absent
+    monitoring = tools_dir() / "prometheus-operator-crds"
+    done = render_cli(tmp_path, ALL_ON, flink, monitoring)
+    assert done.exit_code == 0, done.output
+    assert "not checked against a CRD" not in done.output, done.output
+    # without the prometheus-operator's CRDs the monitoring objects are reported unchecked, not refused
+    done = render_cli(tmp_path, ALL_ON, flink)
+    assert done.exit_code == 0, done.output
+    assert done.output.count("not checked against a CRD (give the prometheus-operator's CRDs with --crds DIR)") == 2, done.output
+    # and a PrometheusRule its CRD refuses is a problem, not a pass
+    from generator.kube.render import Manifest, validate_manifests
+
+    objects = [Manifest(d, "render") for d in yaml.safe_load_all((tmp_path / "out.yaml").read_text(encoding="utf-8")) if d]
+    (rule,) = [o for o in objects if o["kind"] == "PrometheusRule"]
+    rule["spec"]["groups"][0]["rules"][0]["for"] = "10 minutes"
+    result = validate_manifests([rule], crd_dirs=(monitoring,))
+    assert not result.ok and any("for" in p and "does not match" in p for p in result.problems), result.problems

@@ -146,7 +146,7 @@ def render(
     namespace: Optional[str] = typer.Option(None, "--namespace", "-n", metavar="NS", help=_NAMESPACE_HELP, show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the manifests to FILE (one YAML stream, atomically) instead of stdout."),
     kube_versions: list[str] = typer.Option(["1.29", "1.34"], "--kube-version", metavar="X.Y", help="Validate against these Kubernetes versions (strict schemas)."),
-    crds: list[Path] = typer.Option([], "--crds", metavar="DIR", help="Flink operator CRD directory to validate FlinkDeployments against; repeat for several operator versions."),
+    crds: list[Path] = typer.Option([], "--crds", metavar="DIR", help="CRD directory to validate custom resources against: the Flink operator's (FlinkDeployment; repeat for several operator versions), the prometheus-operator's (PodMonitor, PrometheusRule)."),
     validate_objects: bool = typer.Option(True, "--validate/--no-validate", help="Validate every rendered object."),
 ) -> None:
     """Render the chart offline with the Helm SDK and validate every object it renders.

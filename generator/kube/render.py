@@ -123,10 +123,22 @@ class Validation:
 def validate_manifests(
     objects: list[Manifest], kube_versions: tuple[str, ...] = DEFAULT_KUBE_VERSIONS, crd_dirs: tuple[Path, ...] = ()
 ) -> Validation:
-    """Check every object; FlinkDeployments without a CRD directory are reported, not passed."""
+    """Check every object; custom resources without a CRD directory are reported, not passed.
+
+    A custom resource is checked against every ``crd_dirs`` entry holding its kind's CRD (each
+    Flink operator version; the prometheus-operator's for PodMonitor/PrometheusRule). A
+    FlinkDeployment when directories are given but none holds its CRD is a problem; a monitoring
+    object is then a warning, as it is without directories."""
     from generator.kube.admission import admission_errors
-    from generator.kube.crd import custom_resource_errors_from
-    from generator.kube.schemas import BUILTIN_KINDS, CUSTOM_KINDS, api_server_errors, kind_of, validation_errors
+    from generator.kube.crd import custom_resource_errors_from, load_crd_dir
+    from generator.kube.schemas import (
+        BUILTIN_KINDS,
+        CUSTOM_KINDS,
+        FLINK_DEPLOYMENT,
+        api_server_errors,
+        kind_of,
+        validation_errors,
+    )
 
     check_validation_options(kube_versions, crd_dirs)
     result = Validation(tuple(kube_versions), tuple(crd_dirs))
@@ -138,12 +150,17 @@ def validate_manifests(
                 result.problems += [f"{obj.ref}: Kubernetes {version}: {e}" for e in validation_errors(obj, version)]
             result.problems += [f"{obj.ref}: Kubernetes API server: {e}" for e in api_server_errors(obj)]  # any version
         elif pair in CUSTOM_KINDS:
-            if not crd_dirs:
-                result.warnings.append(f"{obj.ref}: not checked against a CRD (give the operator's CRDs with --crds DIR)")
-            for crd_dir in crd_dirs:
+            holding = [d for d in crd_dirs if pair[1] in load_crd_dir(Path(d))]
+            if pair == FLINK_DEPLOYMENT and crd_dirs and not holding:
+                result.problems.append(f"{obj.ref}: none of the --crds directories holds a FlinkDeployment CRD")
+            elif not holding:
+                owner = "the Flink operator's" if pair == FLINK_DEPLOYMENT else "the prometheus-operator's"
+                result.warnings.append(f"{obj.ref}: not checked against a CRD (give {owner} CRDs with --crds DIR)")
+            for crd_dir in holding:
                 result.problems += [f"{obj.ref}: CRD {crd_dir}: {e}" for e in custom_resource_errors_from(obj, crd_dir)]
-            result.problems += [f"{obj.ref}: operator admission: {e}" for e in admission_errors(obj)]
-            result.problems += [f"{obj.ref}: Kubernetes API server (the pods the operator creates): {e}" for e in api_server_errors(obj)]
+            if pair == FLINK_DEPLOYMENT:
+                result.problems += [f"{obj.ref}: operator admission: {e}" for e in admission_errors(obj)]
+                result.problems += [f"{obj.ref}: Kubernetes API server (the pods the operator creates): {e}" for e in api_server_errors(obj)]
         else:
             result.problems.append(f"{obj.ref}: {pair[0]} {pair[1]} is not a kind ranker renders")
     return result

@@ -37,8 +37,16 @@ BUILTIN_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     }
 )
-# Custom resources the chart renders, each validated against its CRD by generator.kube.crd.
-CUSTOM_KINDS: frozenset[tuple[str, str]] = frozenset({("flink.apache.org/v1beta1", "FlinkDeployment")})
+# Custom resources the chart renders, each validated against its CRD by generator.kube.crd: the
+# Flink operator's, and the prometheus-operator's for the optional monitoring objects.
+FLINK_DEPLOYMENT = ("flink.apache.org/v1beta1", "FlinkDeployment")
+CUSTOM_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        FLINK_DEPLOYMENT,
+        ("monitoring.coreos.com/v1", "PodMonitor"),
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
+    }
+)
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
