@@ -256,3 +256,25 @@ def test_ranker_values_render_validates_the_monitoring_objects_against_the_prome
     rule["spec"]["groups"][0]["rules"][0]["for"] = "10 minutes"
     result = validate_manifests([rule], crd_dirs=(monitoring,))
     assert not result.ok and any("for" in p and "does not match" in p for p in result.problems), result.problems
+
+
+def test_every_helm_cli_renders_the_monitoring_objects_alike(tmp_path: Path) -> None:
+    """Helm 3.18 hands numbers to templates as json.Number: the durations, ports and thresholds
+    must come out the same from every CLI the users' workflow runs."""
+    from support.tools import HELM_CLIS
+
+    overrides = {**json.loads(json.dumps(ALL_ON)), **REDIS_ON}
+    overrides["metrics"]["prometheusRule"]["savepointAge"] = {"maxAge": "90m"}
+    extra = tmp_path / "overrides.yaml"
+    extra.write_text(yaml.safe_dump(overrides), encoding="utf-8")
+    wanted = {"PrometheusRule", "PodMonitor", "StatefulSet", "ConfigMap"}
+    renders = {}
+    for cli in HELM_CLIS:
+        done = run_tool(cli, "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
+                        "-f", str(ENVS["dev"]), "-f", str(FIXTURES / "update.yaml"), "-f", str(extra))
+        assert done.returncode == 0, f"{cli}: {done.stderr}"
+        renders[cli] = sorted((json.dumps(o, sort_keys=True) for o in parse_stream(done.stdout) if o["kind"] in wanted))
+    first = renders[HELM_CLIS[0]]
+    assert all(r == first for r in renders.values()), {cli: len(r) for cli, r in renders.items()}
+    (rule,) = [json.loads(o) for o in first if json.loads(o)["kind"] == "PrometheusRule"]
+    assert any(r.get("expr", "").endswith("> 5400") for g in rule["spec"]["groups"] for r in g["rules"])
