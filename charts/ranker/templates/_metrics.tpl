@@ -7,8 +7,8 @@ never fires; tests/test_chart_monitoring.py checks the expressions with promtool
     flink_jobmanager_job_numberOfCompletedCheckpoints, flink_jobmanager_job_numberOfFailedCheckpoints,
     flink_jobmanager_job_lastCheckpointDuration, flink_jobmanager_job_lastCheckpointSize:
     Flink 1.15's job metrics on the JobManager (flink-runtime 1.15.2: UpTimeGauge.METRIC_NAME
-    "uptime", which is the time since the job switched to RUNNING and 0 in any other non-terminal
-    state; MetricNames.NUM_RESTARTS; CheckpointStatsTracker's *_METRIC constants), exported by
+    "uptime": ms since the job switched to RUNNING, 0 in any other non-terminal state, -1 once
+    terminal; MetricNames.NUM_RESTARTS; CheckpointStatsTracker's *_METRIC constants), exported by
     Flink's Prometheus reporter (metrics.enabled) as flink_<logical scope>_<name>, the
     JobManager job scope being "jobmanager_job".
   - flink_taskmanager_job_task_numRecordsInPerSecond, flink_{jobmanager,taskmanager}_Status_JVM_Memory_Heap_Used:
