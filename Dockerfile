@@ -1,5 +1,6 @@
 # The ranker-values image the chart's tune stage runs (`ranker-values tune` / `tune-worker`).
-# Build from the repository root:  docker build -t ranker-values:0.1.0 .
+# Build from the repository root:  docker build -t ghcr.io/ranker-project/ranker-values:0.1.0 .
+# (the chart's default stages.tune.image; the workflow's image job pushes it on the release tag v0.1.0)
 # Only the `tune` extra goes in: xgboost 1.6.1 (the version Metarank 0.4.1 loads models with; its
 # wheel vendors libgomp), numpy 1.26, pika, boto3, matplotlib. Pin the base by digest in your
 # registry mirror (`FROM python:3.11.11-slim-bookworm@sha256:…`); the tag is the pin here.

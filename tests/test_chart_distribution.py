@@ -52,6 +52,7 @@ FIXTURES = CHART / "tests" / "values" / "generated"
 PROD = REPO / "values" / "prod.yaml"
 USER, PASSWORD = "ranker-ci", "not-a-secret-3f9a"
 SIGNER = "Ranker Test Signer"
+ED_SIGNER = "Edwards Test Signer"
 PROV_MEDIA_TYPE = "application/vnd.cncf.helm.chart.provenance.v1.prov"
 CHART_MEDIA_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 # Helm 3.18.0's pull refuses a manifest with a provenance layer (helm/helm#30890, fixed in 3.18.1).
@@ -179,14 +180,16 @@ def keys(tmp_path_factory) -> Keys:
         return done
 
     try:
-        # RSA: the OpenPGP code Helm 3 signs with (golang.org/x/crypto/openpgp) has no EdDSA.
-        for name in (SIGNER, "Someone Else"):
+        # RSA: Helm 3.18.0's OpenPGP code has no EdDSA (test_ed25519_keys_need_helm_3_22_or_4).
+        for name, algo in ((SIGNER, "rsa2048"), ("Someone Else", "rsa2048"), (ED_SIGNER, "ed25519")):
             run("--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-                f"{name} <{name.split()[0].lower()}@ranker.invalid>", "rsa2048", "sign", "never")
+                f"{name} <{name.split()[0].lower()}@ranker.invalid>", algo, "sign", "never")
         secring, pubring, other = home / "secring.gpg", home / "pubring-signer.gpg", home / "pubring-other.gpg"
         secring.write_bytes(run("--export-secret-keys", SIGNER).stdout)
         pubring.write_bytes(run("--export", SIGNER).stdout)
         other.write_bytes(run("--export", "Someone Else").stdout)
+        (home / "secring-ed.gpg").write_bytes(run("--export-secret-keys", ED_SIGNER).stdout)
+        (home / "pubring-ed.gpg").write_bytes(run("--export", ED_SIGNER).stdout)
         listing = run("--with-colons", "--fingerprint", SIGNER).stdout.decode()
         fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
         yield Keys(secring, pubring, other, fingerprint)
@@ -452,3 +455,20 @@ def test_helm_3_18_0_cannot_pull_a_chart_with_a_provenance_layer(signed, pushed,
         assert done.returncode != 0 and HELM_3_18_PROV_BUG in done.stderr, done.stderr
     # the same CLI pulls the unsigned push of the same chart
     helm.ok("pull", registry.ref("helm3/charts/ranker"), "--version", VERSION, "--plain-http", "-d", str(tmp_path))
+
+
+def test_ed25519_keys_need_helm_3_22_or_4(keys, tmp_path):
+    """Helm 3.18.0 can neither sign with nor read an Ed25519 key; 3.22 and 4.3 sign and verify."""
+    secring, pubring = keys.secring.with_name("secring-ed.gpg"), keys.secring.with_name("pubring-ed.gpg")
+    for cli in HELM_CLIS:
+        helm = Helm(cli, tmp_path / cli)
+        done = helm("package", str(CHART), "-d", str(tmp_path / cli / "out"), "--sign", "--key", ED_SIGNER,
+                    "--keyring", str(secring))
+        if cli == "helm3.18":
+            assert done.returncode != 0 and "unsupported feature: public key type: 22" in done.stderr, done.stderr
+            continue
+        assert done.returncode == 0, done.stderr
+        package = tmp_path / cli / "out" / PACKAGE
+        helm.ok("verify", str(package), "--keyring", str(pubring))
+        old = Helm("helm3.18", tmp_path / f"{cli}-old")("verify", str(package), "--keyring", str(pubring))
+        assert old.returncode != 0 and "unsupported feature: public key type: 22" in old.stderr, old.stderr

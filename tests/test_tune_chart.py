@@ -50,7 +50,7 @@ def test_tune_replaces_the_train_job_of_its_models_in_the_train_step() -> None:
     container = pod["containers"][0]
     assert container["command"] == ["ranker-values"]
     assert container["args"][:4] == ["tune", "/config/config.yml", "--model", "xgboost"] and "--replace-train" in container["args"]
-    assert container["image"].endswith("ranker-values:0.1.0")
+    assert container["image"] == "ghcr.io/ranker-project/ranker-values:0.1.0"
     assert broker_secret(job) == {"secretName": "ranker-rabbitmq", "defaultMode": 288, "items": [{"key": "url", "path": "url"}]}
     assert env_of(job["spec"]["template"])["RANKER_TUNE_BROKER_FILE"]["value"] == "/run/secrets/ranker-tune/url"
     assert {"name": "broker", "mountPath": "/run/secrets/ranker-tune", "readOnly": True} in container["volumeMounts"]
