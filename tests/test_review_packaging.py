@@ -1,9 +1,8 @@
 """The schema of an installed wheel is found at ``generator/_data/schemas/`` (pyproject's
 force-include), without the repository's ``schemas/`` next to it.
 
-Building a real wheel needs hatchling from PyPI (pip's isolated build), so it cannot run offline;
-this lays the package out the way the wheel installs it (the layout was compared with a built
-wheel's file list) and runs the CLI from there, outside the repository.
+This lays the package out the way the wheel installs it and runs the CLI from there, outside the
+repository; tests/test_wheel.py builds the real wheel (pinned hatchling, offline) and runs it.
 """
 
 from __future__ import annotations
