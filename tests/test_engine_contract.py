@@ -599,3 +599,15 @@ def test_E29_ua_fields_but_platform_are_refused_by_the_generator(tmp_path, field
     assert len(errors) == 1 and errors[0].severity == "error" and errors[0].path.endswith(".field")
     # platform (a case object) runs: the bundled example's `platform` feature is accepted
     assert not [d for d in validate_config(REPO / "examples" / "config.yml").diagnostics if d.code == "RV125"]
+
+
+def test_E30_the_generator_warns_that_the_rest_source_cannot_restore_its_own_state(tmp_path):
+    config = yaml.safe_load((REPO / "examples" / "config.yml").read_text())
+    config["inference"]["source"] = {"type": "rest", "host": "ranker-api", "port": 8080}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    warnings = [d for d in validate_config(path).diagnostics if d.code == "RV112"]
+    assert len(warnings) == 1 and warnings[0].severity == "warning"
+    assert "cannot restore a savepoint" in warnings[0].message and "kafka" in warnings[0].message
+    # the bundled example's kafka source: no such warning
+    assert not [d for d in validate_config(REPO / "examples" / "config.yml").diagnostics if d.code == "RV112"]

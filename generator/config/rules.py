@@ -132,12 +132,17 @@ def parallelism_in_range(doc: LoadedDocument) -> Iterator[Diagnostic]:
 
 
 def rest_source_loses_events(doc: LoadedDocument) -> Iterator[Diagnostic]:
-    """RV112 (warning): the rest source buffers events in the API pod's memory."""
+    """RV112 (warning): the rest source buffers events in the API pod's memory, and Metarank
+    0.4.1's update job cannot restore its own state with it (E30: the reader's split queue exists
+    only after start(), Flink hands restored splits over before) — a savepoint upgrade, a
+    rollback or any restart from a checkpoint fails."""
     if _get(doc.data, ("inference", "source", "type")) == "rest":
         yield diagnostic_at(
             doc, "RV112", ("inference", "source", "type"),
             "the rest source keeps queued feedback events in the API's memory: they are lost when "
-            "an API pod restarts; use kafka, pulsar or kinesis to keep them",
+            "an API pod restarts; and Metarank 0.4.1's update job cannot restore a savepoint or "
+            "checkpoint of its own with this source, so every helm upgrade, rollback or restart of "
+            "the update job fails (it restarts forever); use kafka, pulsar or kinesis",
             severity="warning",
         )
 
