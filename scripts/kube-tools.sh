@@ -19,6 +19,7 @@ K8S_VERSION=1.34.4          # k8s.io/kubernetes v$K8S_VERSION, staging modules v
 ETCD_VERSION=3.6.16         # go.etcd.io/etcd/server/v3
 KWOK_VERSION=0.8.0          # sigs.k8s.io/kwok
 PROMETHEUS_OPERATOR_VERSION=0.85.0  # github.com/prometheus-operator/prometheus-operator (its CRDs only)
+KAFKA_VERSION=3.9.1             # KRaft broker for the savepoint-upgrade test (Java 17)
 FLINK_OPERATOR_VERSION=1.7.0    # newest whose three jars Maven Central serves here (1.8–1.15: 404)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -171,14 +172,44 @@ PY
   printf '%s\n' "$v" >"$dest/.version"
 }
 
+kafka() {
+  # Apache Kafka (a KRaft broker + its tools) from Maven Central: the update job's event source in
+  # tests/test_kube_flink_upgrade.py. 0.4.1's `rest` source cannot restore its own savepoint
+  # (docs/engine-0.4.1.md E30), so savepoint upgrades are proven with Kafka, the bundled
+  # example's source.
+  local v="$KAFKA_VERSION" dest="$tools/kafka"
+  if [ -f "$dest/.version" ] && [ "$(cat "$dest/.version")" = "$v" ]; then
+    log "kafka $v: cached"; return
+  fi
+  local dir="$build/kafka-$v"
+  mkdir -p "$dir" "$dest/lib"
+  cat >"$dir/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>ranker.local</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$v</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$v</version></dependency>
+  </dependencies>
+</project>
+EOF
+  log "fetching kafka $v (Maven Central)"
+  rm -f "$dest"/lib/*.jar
+  mvn -B -q -f "$dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$dest/lib" >&2
+  printf '%s\n' "$v" >"$dest/.version"
+}
+
 what="${1:-all}"
 start=$(date +%s)
 case "$what" in
   control-plane) etcd; kwok; kubernetes ;;
   operator) operator ;;
+  kafka) kafka ;;
   clis) clis ;;
   crds) monitoring_crds ;;
-  all) clis; operator; monitoring_crds; etcd; kwok; kubernetes ;;
-  *) echo "usage: $0 [control-plane|operator|clis|crds|all]" >&2; exit 2 ;;
+  all) clis; operator; kafka; monitoring_crds; etcd; kwok; kubernetes ;;
+  *) echo "usage: $0 [control-plane|operator|kafka|clis|crds|all]" >&2; exit 2 ;;
 esac
 log "done in $(( $(date +%s) - start ))s; tools in $bin"

@@ -20,8 +20,10 @@ Flink operator creates for a ``FlinkDeployment`` (labels ``component=jobmanager`
   SIGTERM, like a container.
 
 What is bridged, not real: pods are processes (no image, no kubelet), the TaskManager is in the
-JobManager's JVM (no TaskManager pods), high-availability is NONE, and the pod's service-account
-token volume is not mounted (nothing in a non-HA Flink JobManager reads the API server).
+JobManager's JVM (no TaskManager pods), high-availability is NONE, the pod's service-account
+token volume is not mounted (nothing in a non-HA Flink JobManager reads the API server), and
+``org.apache.kafka.`` is loaded parent-first (Flink and the connector come from the same jar on
+the system classpath here, not from ``/opt/flink/lib``).
 """
 
 from __future__ import annotations
@@ -248,6 +250,13 @@ class JobManagerBridge:
             "taskmanager.host": "127.0.0.1",
             "taskmanager.bind-host": "127.0.0.1",
             "taskmanager.numberOfTaskSlots": str(slots),
+            # Flink itself comes from the engine jar on the system classpath here (the image has
+            # flink-dist in /opt/flink/lib and the jar only as user code), so the Kafka connector
+            # (org.apache.flink.*, parent-first) loads from the parent: its Kafka client must too,
+            # or a user class loader's copy of it breaks loader constraints.
+            "classloader.parent-first-patterns.additional": ";".join(
+                p for p in (conf.get("classloader.parent-first-patterns.additional"), "org.apache.kafka.") if p
+            ),
         }
         command = [
             "java", f"-Xmx{self.java_heap}", "-XX:+UseSerialGC", "-Djava.io.tmpdir=/tmp",
