@@ -114,7 +114,6 @@ class BridgedPod:
     rest_port: int
     started: float
     stopped: float | None = None
-    exit_code: int | None = None
 
 
 @dataclass
@@ -184,9 +183,6 @@ class JobManagerBridge:
             if uid not in live and bridged.stopped is None:
                 bridged.process.stop(grace=30)
                 bridged.stopped = time.monotonic()
-                bridged.exit_code = bridged.process.process.returncode
-            elif bridged.stopped is None and not bridged.process.running():
-                bridged.exit_code = bridged.process.process.returncode
         for uid, pod in live.items():
             if uid in self.pods:
                 continue
@@ -317,15 +313,6 @@ def _flink_conf(objects: Objects, spec: Mapping[str, Any], main: Mapping[str, An
                     conf[key.strip()] = value.strip()
             return conf
     raise PodError("the JobManager pod mounts no /opt/flink/conf")
-
-
-def wait_port(netns: Netns, port: int, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with contextlib.suppress(OSError), netns.entered(), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def kill_stale(pattern: str = "FlinkPodBridge") -> None:
