@@ -7,7 +7,7 @@
 FROM python:3.11.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY generator ./generator
+COPY ranker_values ./ranker_values
 COPY schemas ./schemas
 # the chart rides in the wheel (render/plan outside a clone; pyproject's force-include)
 COPY charts/ranker ./charts/ranker
@@ -20,7 +20,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 RUN groupadd --gid 9999 ranker && useradd --uid 9999 --gid 9999 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ranker
 COPY --from=build /wheels /wheels
 RUN python -m pip install "$(ls /wheels/ranker_values-*.whl)[tune]" && rm -rf /wheels \
-    && python -m compileall -q "$(python -c 'import generator, os; print(os.path.dirname(generator.__file__))')"
+    && python -m compileall -q "$(python -c 'import ranker_values, os; print(os.path.dirname(ranker_values.__file__))')"
 USER 9999:9999
 WORKDIR /tmp
 ENTRYPOINT ["ranker-values"]

@@ -9,7 +9,7 @@ Prints medians of:
 and the peak resident memory of the cold runs (os.wait4 rusage of each child; Linux counts the
 forked parent image too, so values at the bench process's own size (~25 MiB) are a floor).
 The package is byte-compiled first (`compileall`): the environment sets
-PYTHONDONTWRITEBYTECODE=1, so without it every start would recompile generator/.
+PYTHONDONTWRITEBYTECODE=1, so without it every start would recompile ranker_values/.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def big_config(features: int) -> str:
 
 def cli() -> list[str]:
     script = Path(sys.executable).with_name("ranker-values")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "generator.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ranker_values.cli"]
 
 
 def time_runs(command: list[str], runs: int, expect: int = 0) -> tuple[list[float], int]:
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=2000)
     args = parser.parse_args()
 
-    compileall.compile_dir(REPO / "generator", quiet=1)
+    compileall.compile_dir(REPO / "ranker_values", quiet=1)
     with tempfile.TemporaryDirectory(prefix="ranker-bench-") as tmp:
         big = Path(tmp) / "big-config.yml"
         big.write_text(big_config(args.features))
@@ -93,7 +93,7 @@ def main() -> None:
         report("cold ranker-values gen examples/config.yml", time_runs([*cli(), "gen", str(EXAMPLE), "--out", str(out)], args.runs))
         report(f"cold ranker-values validate ({args.features} features)", time_runs([*cli(), "validate", str(big)], args.runs))
 
-        from generator.pipeline import validate_config
+        from ranker_values.pipeline import validate_config
 
         started = time.perf_counter()
         result = validate_config(big)

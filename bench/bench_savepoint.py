@@ -7,7 +7,7 @@ Two modes:
 - s3 scan (no cluster): ceil(N/1000) ListObjectsV2 + N HeadObject, N = savepoint directories;
   independent of the objects inside them. The list requests meet the goal (<= 5: one for up to
   1,000 directories); all requests together do not for N = 200: telling a complete directory
-  from an incomplete one needs one HeadObject per directory (see generator/savepoint.py).
+  from an incomplete one needs one HeadObject per directory (see ranker_values/ops/savepoint.py).
 - cluster index: the operator's records (FlinkStateSnapshot / status) name the candidates;
   each is verified newest-first with one HeadObject of its _metadata.
 Not a timed test: the numbers depend on the machine (and moto is far slower than S3 at listing).
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from savepoint_fixtures import MotoS3, seed_savepoints  # noqa: E402
 
-from generator.ops import savepoint as sp  # noqa: E402
-from generator.ops.s3 import S3Settings, make_client  # noqa: E402
+from ranker_values.ops import savepoint as sp  # noqa: E402
+from ranker_values.ops.s3 import S3Settings, make_client  # noqa: E402
 
 
 def verdict(counts: dict[str, int], median: float) -> str:

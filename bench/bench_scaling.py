@@ -54,7 +54,7 @@ def long_string_config(chars: int) -> str:
 
 
 def time_validate(text: str, repeat: int = 1) -> float:
-    from generator.pipeline import validate_config
+    from ranker_values.pipeline import validate_config
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yml"
@@ -98,7 +98,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a minute instead of several)")
     args = parser.parse_args()
-    from generator.config.schema import validator
+    from ranker_values.config.schema import validator
 
     validator()  # the schema is compiled once per process: not part of the scaling
     top = 6_400 if args.quick else 40_000

@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.ops.tune.dataset import load_dataset, write_dataset  # noqa: E402
-from generator.ops.tune.locations import Location  # noqa: E402
-from generator.ops.tune.runners import LocalRunner  # noqa: E402
-from generator.ops.tune.search import SearchSpec, plan_trials  # noqa: E402
-from generator.ops.tune.synthetic import make_queries  # noqa: E402
-from generator.ops.tune.trial import cross_validate, make_task  # noqa: E402
+from ranker_values.ops.tune.dataset import load_dataset, write_dataset  # noqa: E402
+from ranker_values.ops.tune.locations import Location  # noqa: E402
+from ranker_values.ops.tune.runners import LocalRunner  # noqa: E402
+from ranker_values.ops.tune.search import SearchSpec, plan_trials  # noqa: E402
+from ranker_values.ops.tune.synthetic import make_queries  # noqa: E402
+from ranker_values.ops.tune.trial import cross_validate, make_task  # noqa: E402
 
 
 def trials_per_minute(dataset_uri: str, spec: SearchSpec, trials: int, workers: int, root: Path) -> float:

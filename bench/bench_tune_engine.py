@@ -61,10 +61,10 @@ def score(job: dict) -> dict:
     import numpy as np
     import xgboost as xgb
 
-    from generator.ops.tune.dataset import load_dataset
-    from generator.ops.tune.engine import EngineSettings, dmatrix, predict, split_queries, train_like_engine
-    from generator.ops.tune.locations import Location
-    from generator.ops.tune.metrics import mean_ndcg, ndcg_per_query, paired_bootstrap
+    from ranker_values.ops.tune.dataset import load_dataset
+    from ranker_values.ops.tune.engine import EngineSettings, dmatrix, predict, split_queries, train_like_engine
+    from ranker_values.ops.tune.locations import Location
+    from ranker_values.ops.tune.metrics import mean_ndcg, ndcg_per_query, paired_bootstrap
 
     train = load_dataset(Location(job["train"]))
     held = load_dataset(Location(job["heldout"]))

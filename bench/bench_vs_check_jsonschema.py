@@ -9,9 +9,9 @@ the ratios to check-jsonschema are printed. check-jsonschema only checks the sch
 `validate` also runs the semantic rules and `gen` writes five values files too.
 Target (issue 18, item 8): cold gen <= 0.5x check-jsonschema; exit 1 when missed.
 
-What makes gen fast: the command line is parsed without typer (generator/cli/fast.py; typer
+What makes gen fast: the command line is parsed without typer (ranker_values/cli/fast.py; typer
 imports click and pydantic), and a valid config is checked by the schema compiled to Python
-(generator/config/schema_generated.py) instead of importing jsonschema. "gen via typer" runs the
+(ranker_values/config/schema_generated.py) instead of importing jsonschema. "gen via typer" runs the
 same gen through the typer app, for comparison.
 """
 
@@ -52,12 +52,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("config", nargs="?", default=str(REPO / "examples" / "config.yml"))
     args = parser.parse_args()
-    compileall.compile_dir(str(REPO / "generator"), quiet=1)  # PYTHONDONTWRITEBYTECODE may be set
+    compileall.compile_dir(str(REPO / "ranker_values"), quiet=1)  # PYTHONDONTWRITEBYTECODE may be set
     rv, cjs = tool("ranker-values"), tool("check-jsonschema")
     with tempfile.TemporaryDirectory() as out:
         commands = {
             "ranker-values gen": [rv, "gen", args.config, "--out", out],
-            "gen via typer": [sys.executable, "-c", "from generator.cli.commands import main; main()", "gen", args.config, "--out", out],
+            "gen via typer": [sys.executable, "-c", "from ranker_values.cli.commands import main; main()", "gen", args.config, "--out", out],
             "ranker-values validate": [rv, "validate", args.config],
             "check-jsonschema": [cjs, "--schemafile", str(SCHEMA), args.config],
             "python -c pass": [sys.executable, "-c", "pass"],

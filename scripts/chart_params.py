@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from generator.values.files import dig
+from ranker_values.values.files import dig
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "ranker"
 SUBCHARTS = ("redis", "rabbitmq")  # bundled subcharts: their values live under these keys of the parent

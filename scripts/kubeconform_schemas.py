@@ -9,7 +9,7 @@ what is already installed, so validation needs no network:
   definitions it reaches (transitively) under its own ``$defs`` and local ``#/$defs/...`` refs.
   Layout: ``OUT/kubernetes/vX.Y.Z-standalone-strict/<kind>-<group>-<version>.json`` (kubeconform's
   default file template, given ``-schema-location OUT/kubernetes``).
-- Custom resources, from the Flink operator CRDs: ``generator.kube.crd.resource_schema`` (nullable,
+- Custom resources, from the Flink operator CRDs: ``ranker_values.kube.crd.resource_schema`` (nullable,
   int-or-string, no unknown fields, apiVersion/kind constants: the same translation ``ranker-values
   render`` uses). Layout: ``OUT/flink-kubernetes-operator/<version>/<kind>-<group>-<version>.json``
   (``-schema-location 'OUT/flink-kubernetes-operator/<version>/{{ .ResourceKind }}{{ .KindSuffix }}.json'``).
@@ -73,7 +73,7 @@ def standalone(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str,
 def kubernetes_schemas(out: Path, minor: str) -> int:
     from kubernetes_validate import utils
 
-    from generator.kube.schemas import schema_version
+    from ranker_values.kube.schemas import schema_version
 
     version = schema_version(minor)  # e.g. 1.29.0: the bundled set for that minor
     source = Path(utils.__file__).parent / "kubernetes-json-schema" / f"v{version}-local-strict"
@@ -92,7 +92,7 @@ def kubernetes_schemas(out: Path, minor: str) -> int:
 
 
 def crd_schemas(out: Path, label: str, directory: Path) -> int:
-    from generator.kube.crd import load_crd_dir, resource_schema
+    from ranker_values.kube.crd import load_crd_dir, resource_schema
 
     target = out / "flink-kubernetes-operator" / label
     target.mkdir(parents=True, exist_ok=True)

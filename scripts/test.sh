@@ -15,7 +15,7 @@ else
 fi
 
 # Precompile so subprocess-based tests and start-up checks do not pay for compilation.
-.venv/bin/python -m compileall -q generator >/dev/null
+.venv/bin/python -m compileall -q ranker_values >/dev/null
 
 .venv/bin/python -m pytest "$@"
 rc=$?

@@ -14,7 +14,7 @@
 #   schemas/kubernetes/v<X.Y.Z>-standalone-strict/   kubeconform schemas for Kubernetes 1.29 and
 #                      1.34, from kubernetes-validate's bundled schemas with their $refs made local
 #   schemas/flink-kubernetes-operator/<version>/     FlinkDeployment/FlinkSessionJob schemas from
-#                      the operator CRDs (../shared/crds), translated like generator.kube.crd does
+#                      the operator CRDs (../shared/crds), translated like ranker_values.kube.crd does
 #
 # Every item has a stamp (stamps/<item>) holding its recipe; a re-run whose recipes are unchanged
 # does nothing. Go builds use GOMODCACHE/GOCACHE under the tools folder unless they are set, so
@@ -194,7 +194,7 @@ for v in $FLINK_OPERATOR_VERSIONS; do
     log "no $d: no FlinkDeployment schema for operator $v (the tests that need it skip without ../shared)"
   fi
 done
-recipe="kubernetes-validate $kv_version; kube $KUBE_SCHEMA_VERSIONS; crds$crd_sums; $(sha256sum scripts/kubeconform_schemas.py generator/kube/crd.py | cut -c1-16 | tr '\n' ' ')"
+recipe="kubernetes-validate $kv_version; kube $KUBE_SCHEMA_VERSIONS; crds$crd_sums; $(sha256sum scripts/kubeconform_schemas.py ranker_values/kube/crd.py | cut -c1-16 | tr '\n' ' ')"
 if ! fresh schemas "$recipe" "$tools/schemas/kubernetes"; then
   log "writing kubeconform schemas (Kubernetes $KUBE_SCHEMA_VERSIONS; operator CRDs $FLINK_OPERATOR_VERSIONS)"
   rm -rf "$tools/schemas.tmp"

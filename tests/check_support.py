@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from generator.ops.check import CheckOptions, run_preflight
-from generator.values.model import Deployment, EventSource, RankingModel, StateStore, StorageLayout
+from ranker_values.ops.check import CheckOptions, run_preflight
+from ranker_values.values.model import Deployment, EventSource, RankingModel, StateStore, StorageLayout
 
 FEATURES: list[dict[str, Any]] = [
     {"name": "popularity", "type": "number", "scope": "item", "source": "item.popularity"},

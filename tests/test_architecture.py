@@ -1,4 +1,4 @@
-"""generator/'s packages depend on each other in one direction, with no import circle.
+"""ranker_values/'s packages depend on each other in one direction, with no import circle.
 
 The folders tell the flow (ARCHITECTURE.md): ``cli → pipeline → config → values``,
 ``ops → kube → values``, and every package may use ``errors`` and ``files``. Function-level
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1] / "generator"
+ROOT = Path(__file__).resolve().parents[1] / "ranker_values"
 
 # package → the packages it may import (itself always allowed)
 ALLOWED = {
@@ -58,10 +58,10 @@ def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
     for node in ast.walk(tree):
         if id(node) in typing_only:  # annotations only: no run-time dependency
             continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("generator"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ranker_values"):
             targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         elif isinstance(node, ast.Import):
-            targets = [a.name for a in node.names if a.name.startswith("generator")]
+            targets = [a.name for a in node.names if a.name.startswith("ranker_values")]
         else:
             continue
         for target in targets:
@@ -119,7 +119,7 @@ def test_there_is_no_import_circle_between_modules():
 
 
 def test_nothing_imports_the_cli():
-    importers = [m for m, targets in _edges().items() if "generator.cli" in targets and m != "generator.cli"]
+    importers = [m for m, targets in _edges().items() if "ranker_values.cli" in targets and m != "ranker_values.cli"]
     assert importers == []
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from generator.values.files import dig
+from ranker_values.values.files import dig
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "ranker"

@@ -156,7 +156,7 @@ def test_every_hatch_renders_on_every_stage_and_kubeconform_accepts_it(tmp_path:
 def test_the_products_own_validation_accepts_every_hatch(tmp_path: Path, step: str, mode: str) -> None:
     """`ranker-values render`'s checks: strict schemas, the FlinkDeployment CRDs, the operator's
     admission rules and the API server's name rules, over the same render."""
-    from generator.kube.render import validate_manifests
+    from ranker_values.kube.render import validate_manifests
 
     crd_dirs = tuple(require_shared(CRD_DIR / v) for v in CRD_VERSIONS)
     objects = parse_stream(helm4_template(tmp_path, step, overrides(step, mode)))

@@ -5,7 +5,7 @@ kubeconform's local schemas (scripts/kubeconform_schemas.py) hold the Kubernetes
 Flink operator's CRDs, not the Gateway API's. The Gateway API standard-install CRDs (v1.0.0-rc1,
 HTTPRoute served as v1) are on this machine as a test fixture of the k8s.io/apiextensions-apiserver
 Go module, which the toolchain's control-plane build downloads into its module cache; the HTTPRoute
-schema is made from it with the same CRD translation (generator.kube.crd.resource_schema) as the
+schema is made from it with the same CRD translation (ranker_values.kube.crd.resource_schema) as the
 Flink schemas, and kubeconform -strict judges the Helm 4 render with it.
 """
 
@@ -57,7 +57,7 @@ def gateway_crd_file() -> Path:
 
 @pytest.fixture(scope="module")
 def gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from generator.kube.crd import resource_schema
+    from ranker_values.kube.crd import resource_schema
 
     crds = [d for d in yaml.safe_load_all(gateway_crd_file().read_text(encoding="utf-8")) if d]
     (crd,) = [d for d in crds if d.get("kind") == "CustomResourceDefinition" and d["spec"]["names"]["kind"] == "HTTPRoute"]

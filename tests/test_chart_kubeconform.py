@@ -3,7 +3,7 @@ FlinkDeployments against the operator 1.9.0 and 1.15.0 CRDs, all from local sche
 (``scripts/tools.sh``; no network, no schema download, a missing schema is an error).
 
 This runs beside ``test_chart_render.test_every_object_validates_strictly`` (kubernetes-validate
-through ``generator.kube.schemas``): that one is the product path (`ranker-values render`,
+through ``ranker_values.kube.schemas``): that one is the product path (`ranker-values render`,
 pip-installable, every error per object, DNS/label rules); kubeconform is the tool users' CI
 runs, over the Helm CLI's own output.
 """

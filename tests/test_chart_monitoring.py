@@ -5,7 +5,7 @@ dashboard's queries through Prometheus's promtool, and the dashboard JSON.
 The prometheus-operator CRDs come from its Go module at the version scripts/kube-tools.sh pins
 (PROMETHEUS_OPERATOR_VERSION; ``kube-tools.sh crds`` copies them into
 ``$RANKER_TOOLS_DIR/prometheus-operator-crds/``), translated to strict JSON Schema with the same
-code as the Flink CRDs (generator.kube.crd.resource_schema). promtool is built by scripts/tools.sh
+code as the Flink CRDs (ranker_values.kube.crd.resource_schema). promtool is built by scripts/tools.sh
 (PROMTOOL_VERSION). Missing tools skip locally and fail under CI (support.tools).
 """
 
@@ -67,7 +67,7 @@ def prometheus_operator_crd(kind: str) -> dict:
 
 @pytest.fixture(scope="module")
 def monitoring_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from generator.kube.crd import resource_schema
+    from ranker_values.kube.crd import resource_schema
 
     out = tmp_path_factory.mktemp("monitoring-schemas")
     for plural, kind in (("prometheusrules", "prometheusrule"), ("podmonitors", "podmonitor")):
@@ -224,7 +224,7 @@ def render_cli(tmp_path: Path, overrides: dict, *crds: Path):
     """`ranker-values render` (the product path: Helm SDK render + validation) of prod's update step."""
     from typer.testing import CliRunner
 
-    from generator.cli import app
+    from ranker_values.cli import app
 
     extra = tmp_path / "overrides.yaml"
     extra.write_text(yaml.safe_dump(overrides), encoding="utf-8")
@@ -249,7 +249,7 @@ def test_ranker_values_render_validates_the_monitoring_objects_against_the_prome
     assert done.exit_code == 0, done.output
     assert done.output.count("not checked against a CRD (give the prometheus-operator's CRDs with --crds DIR)") == 2, done.output
     # and a PrometheusRule its CRD refuses is a problem, not a pass
-    from generator.kube.render import Manifest, validate_manifests
+    from ranker_values.kube.render import Manifest, validate_manifests
 
     objects = [Manifest(d, "render") for d in yaml.safe_load_all((tmp_path / "out.yaml").read_text(encoding="utf-8")) if d]
     (rule,) = [o for o in objects if o["kind"] == "PrometheusRule"]

@@ -254,7 +254,7 @@ def _leaves(node: Any, path: tuple) -> list[tuple[tuple, Any]]:
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    from generator.values.files import deep_merge
+    from ranker_values.values.files import deep_merge
 
     return deep_merge(base, override)
 

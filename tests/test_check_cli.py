@@ -12,9 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.ops.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
-from generator.cli import app
-from generator.errors import UsageError
+from ranker_values.ops.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
+from ranker_values.cli import app
+from ranker_values.errors import UsageError
 from check_support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def test_cli_unreachable_everything_is_a_table_not_a_traceback(tmp_path, monkeyp
 def test_help_imports_no_heavy_client():
     code = (
         "import sys; sys.argv=['ranker-values','check','--help']\n"
-        "from generator.cli import main\n"
+        "from ranker_values.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy=[m for m in ('boto3','botocore','redis','xgboost','kubernetes','numpy') if m in sys.modules]\n"
         "print('HEAVY', heavy)"

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.ops.check.cluster_checks import operator_range
-from generator.ops.check.runner import Status
-from generator.kube.cluster import ObjectCluster
+from ranker_values.ops.check.cluster_checks import operator_range
+from ranker_values.ops.check.runner import Status
+from ranker_values.kube.cluster import ObjectCluster
 from support import CRD_DIR, require_shared
 from support.k8s import validation_errors
 from check_support import (

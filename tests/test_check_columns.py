@@ -1,11 +1,11 @@
-"""The feature → model-column rule (generator/check/columns.py) on real configs."""
+"""The feature → model-column rule (ranker_values/ops/check/columns.py) on real configs."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from generator.ops.check.columns import ColumnRuleError, column_names, explain_mismatch, model_columns
+from ranker_values.ops.check.columns import ColumnRuleError, column_names, explain_mismatch, model_columns
 from check_support import FEATURES
 
 

@@ -6,8 +6,8 @@ import gzip
 
 import pytest
 
-from generator.ops.check.events_checks import event_problem, parse_timestamp
-from generator.ops.check.runner import Status
+from ranker_values.ops.check.events_checks import event_problem, parse_timestamp
+from ranker_values.ops.check.runner import Status
 from check_support import (
     good_events,
     jsonl,

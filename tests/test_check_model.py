@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.ops.check.columns import column_names, model_columns
-from generator.ops.check.model_checks import read_model, sniff_format
-from generator.ops.check.runner import Status
+from ranker_values.ops.check.columns import column_names, model_columns
+from ranker_values.ops.check.model_checks import read_model, sniff_format
+from ranker_values.ops.check.runner import Status
 from check_support import (
     EXPECTED_COLUMNS,
     FEATURES,

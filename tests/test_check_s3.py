@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from generator.ops.check.runner import Status
+from ranker_values.ops.check.runner import Status
 from check_support import (
     DeniedMoto,
     dummy_credentials,

@@ -16,9 +16,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.errors import UsageError
-from generator.kube.kubeconfig import DEFAULT_NAMESPACE, ENV_NAMESPACE, resolve_namespace
+from ranker_values.cli import app
+from ranker_values.errors import UsageError
+from ranker_values.kube.kubeconfig import DEFAULT_NAMESPACE, ENV_NAMESPACE, resolve_namespace
 from support import ENV_VALUES, REPO, require_chart
 from test_upgrade_values import s3  # noqa: F401 - moto's S3 server, a module fixture
 from test_upgrade_values import values as upgrade_values_file

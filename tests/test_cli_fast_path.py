@@ -1,8 +1,8 @@
-"""The fast path (generator/cli/fast.py) behaves exactly like the typer app it bypasses.
+"""The fast path (ranker_values/cli/fast.py) behaves exactly like the typer app it bypasses.
 
 Every command line below runs twice as a fresh process from the repository root: through the
-entry point (``generator.cli:main``: the fast path when it takes the line) and through the typer
-app alone (``generator.cli.commands:main``). stdout, stderr, the exit code and every file written
+entry point (``ranker_values.cli:main``: the fast path when it takes the line) and through the typer
+app alone (``ranker_values.cli.commands:main``). stdout, stderr, the exit code and every file written
 must be byte-identical. The lines cover both commands, every option in both spellings, every
 output format, valid, invalid, warning-only, unreadable and missing inputs, an output gate
 refusal, and a file name with a terminal escape code (click strips those off a pipe); lines the
@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.cli import fast
+from ranker_values.cli import fast
 
-ENTRY = "from generator.cli import main; main()"
-TYPER_ONLY = "from generator.cli.commands import main; main()"
+ENTRY = "from ranker_values.cli import main; main()"
+TYPER_ONLY = "from ranker_values.cli.commands import main; main()"
 ESC = "\x1b[31m"
 
 
@@ -109,7 +109,7 @@ def test_the_lines_cover_every_fast_option_and_outcome():
 def test_the_fast_path_imports_neither_typer_nor_jsonschema(inputs, tmp_path):
     probe = (
         "import sys\n"
-        "from generator.cli import main\n"
+        "from ranker_values.cli import main\n"
         "sys.argv = ['ranker-values', *sys.argv[1:]]\n"
         "try:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\nelse:\n    code = 0\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'pydantic', 'jsonschema', 'rich'})\n"
@@ -182,7 +182,7 @@ def test_echo_prints_what_click_echo_prints(capsys, message, err, nl):
     printed before: a newline, escape codes stripped off a stream that is not a terminal."""
     import typer
 
-    from generator.cli.run import echo
+    from ranker_values.cli.run import echo
 
     typer.echo(message, err=err, nl=nl)
     clicks = capsys.readouterr()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import validate_config
+from ranker_values.pipeline import validate_config
 from support import REPO
 
 KAFKA_REDIS = (REPO / "tests" / "data" / "configs" / "kafka-redis-xgboost.yml").read_text()

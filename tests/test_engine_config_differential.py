@@ -3,7 +3,7 @@
 Every config of the corpus (``support/engine_corpus.py``, > 2,000 mutations of real 0.4.1
 configs) is judged twice: by the engine (``tests/engine_probe/ConfigProbe.java``: what every
 0.4.1 stage does first, ``Config.load`` + ``FeatureMapping.fromFeatureSchema``, CliApp.scala:24-27,
-in one JVM) and by ranker in-process (``generator.pipeline.validate_config``, what ``ranker-values
+in one JVM) and by ranker in-process (``ranker_values.pipeline.validate_config``, what ``ranker-values
 validate`` runs; warnings do not count). The verdicts must agree, except where ranker refuses on
 purpose what the engine loads but a deployment cannot run: ``DELIBERATE`` lists those refusals by
 diagnostic code and key path, each with its reason. The engine refusing a config ranker accepts is
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import validate_config
+from ranker_values.pipeline import validate_config
 from support.engine_corpus import SEED, corpus, write_corpus
 from support.engine_probe import EngineRun
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.config.rules import BOOTSTRAP_PARALLELISM, SAVEPOINT_MAX_PARALLELISM
-from generator.errors import InvalidInput
-from generator.ops.check.s3_checks import ENGINE_LIST_PAGE
-from generator.pipeline import validate_config
-from generator.values.files import read_values_file
+from ranker_values.config.rules import BOOTSTRAP_PARALLELISM, SAVEPOINT_MAX_PARALLELISM
+from ranker_values.errors import InvalidInput
+from ranker_values.ops.check.s3_checks import ENGINE_LIST_PAGE
+from ranker_values.pipeline import validate_config
+from ranker_values.values.files import read_values_file
 from support import REPO, require_chart
 from support.generated import generated_example_files
 from support.matrix import EXAMPLE, REFUSED_CASES, Case
@@ -363,7 +363,7 @@ def test_E21_old_savepoints_are_disposed_on_s3_when_the_operator_deletes_them():
 
 
 def test_E22_the_steady_state_has_no_bootstrap_so_an_image_bump_cannot_rerun_it(tmp_path):
-    from generator.ops import plan as pl
+    from ranker_values.ops import plan as pl
 
     update = generated_example_files("prod")["update"]
     base = [REPO / "values" / "prod.yaml", update]
@@ -380,7 +380,7 @@ def test_E22_the_steady_state_has_no_bootstrap_so_an_image_bump_cannot_rerun_it(
 
 
 def test_E22_entering_the_steady_state_removes_the_finished_bootstrap_safely(tmp_path):
-    from generator.ops import plan as pl
+    from ranker_values.ops import plan as pl
 
     files = generated_example_files("prod")
     empty = tmp_path / "empty.yaml"
@@ -489,7 +489,7 @@ def test_doc_source_anchors_are_in_metarank_0_4_1():
 
 
 def test_engine_rule_codes_are_in_the_readme_table():
-    from generator.config.rules import ENGINE_RULES
+    from ranker_values.config.rules import ENGINE_RULES
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     codes = [re.match(r"(RV\d{3})", rule.__doc__ or "").group(1) for rule in ENGINE_RULES]
@@ -540,7 +540,7 @@ def test_E25_train_job_creates_a_local_model_directory_before_the_engine_writes(
 
 
 def test_E26_string_feature_without_encode_is_one_column():
-    from generator.ops.check.columns import model_columns
+    from ranker_values.ops.check.columns import model_columns
 
     plain = {"name": "genre", "type": "string", "scope": "item", "source": "item.genre", "values": ["a", "b", "c", "d"]}
     assert sum(c.dim for c in model_columns(["genre"], [plain])) == 1

@@ -170,12 +170,12 @@ EVERY_TYPE = [
 
 
 def test_E26_dataset_columns_of_every_feature_type_follow_the_column_rule(engine: PodRunner) -> None:
-    """The bootstrap's dataset has exactly the columns generator/ops/check/columns.py derives, for
+    """The bootstrap's dataset has exactly the columns ranker_values/ops/check/columns.py derives, for
     every 0.4.1 feature type that can run: not referer (its parser's referers.json is a Git LFS
     pointer in the sources), field_match (E27) or ua fields other than platform (E29)."""
     import json
 
-    from generator.ops.check.columns import model_columns
+    from ranker_values.ops.check.columns import model_columns
 
     config = _config(EVERY_TYPE)
     config["bootstrap"]["syntheticImpression"] = {"enabled": True, "eventName": "impression"}

@@ -218,7 +218,7 @@ def test_bootstrap_runs_with_parallelism_2_as_the_chart_renders(run: Run) -> Non
 
 def test_dataset_columns_follow_the_column_rule_with_the_index_default(run: Run) -> None:
     """E26: a string feature without ``encode`` is ONE column (index), onehot one per value."""
-    from generator.ops.check.columns import model_columns
+    from ranker_values.ops.check.columns import model_columns
 
     run.need("bootstrap")
     config = run.lc.config

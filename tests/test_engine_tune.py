@@ -162,7 +162,7 @@ def _scores(model: Path, rows: list[list[float]]) -> list[float]:
 
 
 def test_tune_reads_every_line_of_the_engines_bootstrap_dataset(run: Run) -> None:
-    from generator.ops.check.columns import model_columns
+    from ranker_values.ops.check.columns import model_columns
 
     run.need("tune")
     config = run.lc.config

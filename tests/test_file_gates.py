@@ -1,4 +1,4 @@
-"""The input gate (generator/files/inputs.py) and the output gate (generator/files/atomic.py):
+"""The input gate (ranker_values/files/inputs.py) and the output gate (ranker_values/files/atomic.py):
 every file-reading option refuses FIFOs, devices and directories with exit 2 and never hangs;
 YAML inputs are bounded; outputs never replace an input, a device or a FIFO; symlinks are
 written through; interrupts clean up and say so."""
@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.cli import app
-from generator.errors import InvalidInput, UsageError
-from generator.files import atomic, inputs
+from ranker_values.cli import app
+from ranker_values.errors import InvalidInput, UsageError
+from ranker_values.files import atomic, inputs
 
 CHART = REPO / "charts" / "ranker"
 CLI = str(Path(sys.executable).parent / "ranker-values")
@@ -202,7 +202,7 @@ def test_interrupted_gen_leaves_no_temp_files_and_says_so(tmp_path, signum, code
         "def slow(fd):\n"
         "    real(fd); sys.stderr.write('STAGING\\n'); sys.stderr.flush(); time.sleep(30)\n"
         "os.fsync = slow\n"
-        "from generator.cli import main\n"
+        "from ranker_values.cli import main\n"
         f"sys.argv = ['ranker-values', 'gen', {str(EXAMPLE_CONFIG)!r}, '--out', {str(out)!r}]\n"
         "main()\n"
     )
@@ -233,7 +233,7 @@ def test_a_signal_ignored_at_start_stays_ignored():
     script = (
         "import signal\n"
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-        "from generator.files.atomic import install_interrupt_handlers\n"
+        "from ranker_values.files.atomic import install_interrupt_handlers\n"
         "install_interrupt_handlers()\n"
         "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL)\n"
     )

@@ -26,13 +26,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG
-from generator.config import loader
-from generator.config.embed import engine_text
-from generator.config.loader import parse_text
-from generator.cli import app
-from generator.values.emit import render_values
-from generator.errors import RankerError
-from generator.pipeline import validate_config
+from ranker_values.config import loader
+from ranker_values.config.embed import engine_text
+from ranker_values.config.loader import parse_text
+from ranker_values.cli import app
+from ranker_values.values.emit import render_values
+from ranker_values.errors import RankerError
+from ranker_values.pipeline import validate_config
 
 pytestmark = pytest.mark.slow
 

@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.cli import app
-from generator.errors import RankerError
+from ranker_values.cli import app
+from ranker_values.errors import RankerError
 from test_fuzz import alias_bomb, deep_nesting, dump, json_like, replace_at
 
 pytestmark = pytest.mark.slow
@@ -193,7 +193,7 @@ def expect_ranker_error_or_value(call):
 @settings(FUZZ, max_examples=READER_EXAMPLES)
 @given(raw=yaml_files)
 def test_values_file_reader_never_crashes(work, raw):
-    from generator.values.files import deep_merge, merge_values_files
+    from ranker_values.values.files import deep_merge, merge_values_files
 
     path = put(work, "values.yaml", raw)
     with bounded("values file"):
@@ -207,7 +207,7 @@ def test_values_file_reader_never_crashes(work, raw):
 @settings(FUZZ, max_examples=READER_EXAMPLES)
 @given(raw=yaml_files)
 def test_env_file_reader_never_crashes(work, raw):
-    from generator.pipeline import load_env_profile
+    from ranker_values.pipeline import load_env_profile
 
     path = put(work, "env.yaml", raw)
     with bounded("env file"):
@@ -217,9 +217,9 @@ def test_env_file_reader_never_crashes(work, raw):
 @settings(FUZZ, max_examples=READER_EXAMPLES)
 @given(raw=yaml_files)
 def test_objects_file_reader_and_its_lookups_never_crash(work, raw):
-    from generator.ops import savepoint as sp
-    from generator.ops import upgrade as up
-    from generator.ops.inputs import ValuesInput, open_cluster
+    from ranker_values.ops import savepoint as sp
+    from ranker_values.ops import upgrade as up
+    from ranker_values.ops.inputs import ValuesInput, open_cluster
 
     path = put(work, "objects.yaml", raw)
     with bounded("objects file"):
@@ -238,9 +238,9 @@ _DEPLOYMENTS: dict[Path, object] = {}
 def _check_context(work: Path, source_path: Path, model_path: Path):
     """The example config with its events and model on this machine; a fresh context per input
     (the events sample is cached per context), the deployment loaded once."""
-    from generator.ops.check import CheckOptions
-    from generator.ops.check.context import CheckContext
-    from generator.pipeline import load_deployment
+    from ranker_values.ops.check import CheckOptions
+    from ranker_values.ops.check.context import CheckContext
+    from ranker_values.pipeline import load_deployment
 
     if work not in _DEPLOYMENTS:
         config = work / "check-config.yml"
@@ -264,8 +264,8 @@ def _no_bug(results) -> None:
 @settings(FUZZ, max_examples=READER_EXAMPLES)
 @given(raw=event_file(), gz=st.booleans())
 def test_event_files_never_crash_the_events_checks(work, raw, gz):
-    from generator.ops.check import events_checks
-    from generator.ops.check.runner import run_checks
+    from ranker_values.ops.check import events_checks
+    from ranker_values.ops.check.runner import run_checks
 
     events = work / "events"
     shutil.rmtree(events, ignore_errors=True)
@@ -279,8 +279,8 @@ def test_event_files_never_crash_the_events_checks(work, raw, gz):
 @settings(FUZZ, max_examples=READER_EXAMPLES)
 @given(raw=model_file())
 def test_model_files_never_crash_the_model_check(work, raw):
-    from generator.ops.check import model_checks
-    from generator.ops.check.runner import run_checks
+    from ranker_values.ops.check import model_checks
+    from ranker_values.ops.check.runner import run_checks
 
     put(work, "model.bin", raw)
     deployment, ctx = _check_context(work, work / "events", work / "model.bin")
@@ -294,11 +294,11 @@ def test_model_files_never_crash_the_model_check(work, raw):
 @pytest.fixture
 def offline(monkeypatch):
     """Replace what follows the read with stubs: no Helm render, no S3, no preflight run."""
-    from generator.errors import InvalidInput
-    from generator.kube import render as render_module
-    from generator.ops import check as check_module
-    from generator.ops import inputs as inputs_module
-    from generator.ops import plan as plan_module
+    from ranker_values.errors import InvalidInput
+    from ranker_values.kube import render as render_module
+    from ranker_values.ops import check as check_module
+    from ranker_values.ops import inputs as inputs_module
+    from ranker_values.ops import plan as plan_module
 
     def no_s3(*_a, **_k):
         raise InvalidInput("fuzz stub: no S3")

@@ -12,14 +12,14 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator import __version__
-from generator.config.embed import engine_text
-from generator.files import atomic
-from generator.cli import app
-from generator.values.emit import dump_yaml, render_values, write_values
-from generator.errors import InvalidInput
-from generator.values.model import STEPS
-from generator.pipeline import load_deployment
+from ranker_values import __version__
+from ranker_values.config.embed import engine_text
+from ranker_values.files import atomic
+from ranker_values.cli import app
+from ranker_values.values.emit import dump_yaml, render_values, write_values
+from ranker_values.errors import InvalidInput
+from ranker_values.values.model import STEPS
+from ranker_values.pipeline import load_deployment
 
 runner = CliRunner()
 FILES = [f"{step}.yaml" for step in STEPS]

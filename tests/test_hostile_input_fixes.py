@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.cli import app
-from generator.config import text as text_module
-from generator.config.loader import parse_text
-from generator.pipeline import validate_config
+from ranker_values.cli import app
+from ranker_values.config import text as text_module
+from ranker_values.config.loader import parse_text
+from ranker_values.pipeline import validate_config
 from test_validate_errors import BASE, CASES
 
 runner = CliRunner()
@@ -249,7 +249,7 @@ def test_validate_usage_line_names_the_argument_once():
 
 
 def test_wrong_redis_password_in_the_url_points_at_the_url():
-    from generator.ops.check import redis_checks
+    from ranker_values.ops.check import redis_checks
 
     outcome = redis_checks._describe(Exception("WRONGPASS invalid username-password pair"), "h:1 (AUTH)",
                                      "REDIS_PASSWORD", "the password in --redis-url")
@@ -281,8 +281,8 @@ def test_snapshots_in_an_objects_file_count_even_without_their_crd(tmp_path):
     assert any(d.get("kind") == "FlinkStateSnapshot" for d in without_crd)
     path = tmp_path / "objects.yaml"
     path.write_text(yaml.safe_dump_all(without_crd))
-    from generator.kube.cluster import ObjectCluster
-    from generator.ops import savepoint as sp
+    from ranker_values.kube.cluster import ObjectCluster
+    from ranker_values.ops import savepoint as sp
 
     assert sp.supports_snapshot_resources(ObjectCluster.from_file(str(path)))
 
@@ -296,8 +296,8 @@ def test_trigger_says_when_it_falls_back_to_the_nonce():
 def test_no_savepoint_found_keeps_the_ignored_prefixes_note(monkeypatch):
     from types import SimpleNamespace
 
-    from generator.errors import InvalidInput
-    from generator.ops import savepoint as sp
+    from ranker_values.errors import InvalidInput
+    from ranker_values.ops import savepoint as sp
 
     scanned = SimpleNamespace(complete=[], incomplete=[], ignored=["s3://b/sp/junk/", "s3://b/sp/tmp/"])
     monkeypatch.setattr(sp, "scan_s3", lambda *a, **k: scanned)
@@ -311,8 +311,8 @@ def test_no_savepoint_found_keeps_the_ignored_prefixes_note(monkeypatch):
 
 
 def test_interrupted_trigger_reports_the_nonce_left_on_the_live_object():
-    from generator import cli
-    from generator.files.atomic import Interrupted
+    from ranker_values import cli
+    from ranker_values.files.atomic import Interrupted
 
     class Cluster:
         def patch_custom(self, plural, name, namespace, body):

@@ -11,11 +11,11 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.cli import app
-from generator.config.embed import engine_text
-from generator.config.loader import parse_text
-from generator.kube.render import parse_manifests, render_texts
-from generator.values.files import merge_values_files
+from ranker_values.cli import app
+from ranker_values.config.embed import engine_text
+from ranker_values.config.loader import parse_text
+from ranker_values.kube.render import parse_manifests, render_texts
+from ranker_values.values.files import merge_values_files
 from support import ENV_VALUES
 
 CHART = REPO / "charts" / "ranker"
@@ -119,7 +119,7 @@ def test_render_refuses_a_configmap_over_one_mib_once_with_the_limit(tmp_path):
 
 
 def test_api_server_rules_refuse_big_configmaps_and_a_mount_path_used_twice():
-    from generator.kube.render import Manifest, validate_manifests
+    from ranker_values.kube.render import Manifest, validate_manifests
 
     configmap = Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
                           "data": {"config.yml": "x" * (1024 * 1024)}}, "t")
@@ -136,7 +136,7 @@ def test_api_server_rules_refuse_big_configmaps_and_a_mount_path_used_twice():
     ]
     fd = {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment", "metadata": {"name": "f"},
           "spec": {"podTemplate": {"spec": pod}}}
-    from generator.kube.schemas import api_server_errors
+    from ranker_values.kube.schemas import api_server_errors
 
     assert api_server_errors(fd) == [
         "spec.podTemplate.spec.containers[api].volumeMounts: mountPath '/config' is used 2 times (must be unique)"
@@ -222,8 +222,8 @@ import os  # noqa: E402
 import zlib  # noqa: E402
 
 from check_support import good_events, jsonl, make_deployment, run  # noqa: E402
-from generator.ops.check.runner import Status  # noqa: E402
-from generator.values.model import EventSource  # noqa: E402
+from ranker_values.ops.check.runner import Status  # noqa: E402
+from ranker_values.values.model import EventSource  # noqa: E402
 
 
 def file_source(path: Path, **settings) -> EventSource:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.errors import InvalidInput
-from generator.kube.cluster import ClusterError, ObjectCluster, decode_release, deployed_release
-from generator.ops import status as st
+from ranker_values.errors import InvalidInput
+from ranker_values.kube.cluster import ClusterError, ObjectCluster, decode_release, deployed_release
+from ranker_values.ops import status as st
 from support import REPO
 
 NS = "ranking"
@@ -164,7 +164,7 @@ def test_status_cli_reads_an_objects_file_and_prints_json(tmp_path: Path):
     objects = [release_secret(1, "deployed", stages_on("bootstrap")), flink("bootstrap", "RUNNING")]
     path = tmp_path / "objects.yaml"
     path.write_text(yaml.safe_dump_all(objects))
-    done = subprocess.run([sys.executable, "-c", "from generator.cli import main; main()", "status", "--objects", str(path), "-n", NS,
+    done = subprocess.run([sys.executable, "-c", "from ranker_values.cli import main; main()", "status", "--objects", str(path), "-n", NS,
                            "--format", "json"], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -172,7 +172,7 @@ def test_status_cli_reads_an_objects_file_and_prints_json(tmp_path: Path):
 
 
 def test_plan_deployed_compares_with_the_stored_manifest(tmp_path: Path):
-    from generator.ops.plan import plan_deployed
+    from ranker_values.ops.plan import plan_deployed
 
     manifest = (
         "apiVersion: flink.apache.org/v1beta1\nkind: FlinkDeployment\nmetadata:\n  name: ranker-update\n"

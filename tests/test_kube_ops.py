@@ -36,7 +36,7 @@ CONFIG = REPO / "examples" / "config.yml"
 
 def cli(env: KubeEnv, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from generator.cli import main; main()", *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-c", "from ranker_values.cli import main; main()", *args], capture_output=True, text=True, timeout=timeout,
         env=env.env, cwd=REPO,
     )
 
@@ -141,7 +141,7 @@ def test_status_watch_refreshes_until_the_batch_stage_finishes(kube_env, chart):
     install(env, chart, "update", "--set", "stages.bootstrap.enabled=true")
     set_job_state(env, "bootstrap", "RUNNING")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from generator.cli import main; main()", "status", "--release", RELEASE, "-n", NS, "--watch",
+        [sys.executable, "-c", "from ranker_values.cli import main; main()", "status", "--release", RELEASE, "-n", NS, "--watch",
          "--interval", "0.5", "--timeout", "60", "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env.env, cwd=REPO,
     )

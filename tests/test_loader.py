@@ -1,4 +1,4 @@
-"""generator.config.loader: YAML → data with positions, and every way a file can be unusable."""
+"""ranker_values.config.loader: YAML → data with positions, and every way a file can be unusable."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.config import loader
-from generator.errors import UsageError
-from generator.config.loader import json_path, parse_text, read_config
+from ranker_values.config import loader
+from ranker_values.errors import UsageError
+from ranker_values.config.loader import json_path, parse_text, read_config
 
 
 def codes(doc) -> list[str]:

@@ -1,5 +1,5 @@
 """``ranker-values plan``: real renders of charts/ranker through the Helm SDK, classified with the
-operator's own spec-diff rules (generator/operator_rules.py).
+operator's own spec-diff rules (ranker_values/kube/operator_rules.py).
 
 Base values: the operator's production file plus a generated update-step file; OLD and NEW are
 small overlays written per test.
@@ -13,10 +13,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.kube.operator_rules import DiffType, diff_spec
-from generator.ops import plan as pl
-from generator.ops import upgrade as up
+from ranker_values.cli import app
+from ranker_values.kube.operator_rules import DiffType, diff_spec
+from ranker_values.ops import plan as pl
+from ranker_values.ops import upgrade as up
 from support import REPO, require_chart
 
 BASE = [REPO / "values" / "prod.yaml", REPO / "tests" / "data" / "generated-sample" / "update.yaml"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.pipeline import validate_config
+from ranker_values.cli import app
+from ranker_values.pipeline import validate_config
 
 LAMBDAMART = """models:
   default:
@@ -161,7 +161,7 @@ def test_metarank_0_5_or_later_config_gets_the_version_hint(tmp_path, name):
 
 
 def test_the_table_covers_every_signal_kind():
-    from generator.config.schema import MODERN_FEATURE_TYPES, MODERN_MODEL_TYPES
+    from ranker_values.config.schema import MODERN_FEATURE_TYPES, MODERN_MODEL_TYPES
 
     texts = "\n".join(text for _, text in CASES.values())
     assert len(CASES) >= 10

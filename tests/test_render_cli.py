@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.kube.render import Manifest, manifest_text, parse_manifests, render_texts, validate_manifests
-from generator.values.files import merge_values_files
+from ranker_values.cli import app
+from ranker_values.kube.render import Manifest, manifest_text, parse_manifests, render_texts, validate_manifests
+from ranker_values.values.files import merge_values_files
 from support import CRD_DIR, CRD_VERSIONS, ENV_VALUES, REPO, require_shared
 
 EXAMPLE = REPO / "examples" / "config.yml"

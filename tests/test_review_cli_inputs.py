@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import EXAMPLE_CONFIG, REPO
-from generator.cli import app
+from ranker_values.cli import app
 
 CHART = REPO / "charts" / "ranker"
 LEGACY_MODE = Path(__file__).parent / "data" / "cluster" / "update-legacy-mode.yaml"
@@ -274,7 +274,7 @@ MISSING_EXTRA_PROBE = """
 import json, sys
 for name in json.loads(sys.argv[1]):
     sys.modules[name] = None  # what a plain `pip install ranker-values` looks like to an import
-from generator.cli import main
+from ranker_values.cli import main
 sys.argv = ["ranker-values", *json.loads(sys.argv[2])]
 main()
 """

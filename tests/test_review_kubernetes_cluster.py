@@ -20,7 +20,7 @@ pytest.importorskip("kubernetes")
 from kubernetes import client  # noqa: E402
 from kubernetes.config import kube_config  # noqa: E402
 
-from generator.kube.cluster import ClusterError, KubernetesCluster  # noqa: E402
+from ranker_values.kube.cluster import ClusterError, KubernetesCluster  # noqa: E402
 
 TOKEN = "review-test-token-0123456789"
 

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.kube.cluster import ObjectCluster
-from generator.errors import InvalidInput
-from generator.ops import savepoint as sp
+from ranker_values.cli import app
+from ranker_values.kube.cluster import ObjectCluster
+from ranker_values.errors import InvalidInput
+from ranker_values.ops import savepoint as sp
 from support.crd import CustomResourceInvalid, load_crds, validate_custom_resource
 
 DATA = Path(__file__).parent / "data" / "cluster"

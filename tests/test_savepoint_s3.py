@@ -20,10 +20,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.errors import InvalidInput
-from generator.ops.s3 import S3Location, S3Settings, make_client
-from generator.ops import savepoint as sp
+from ranker_values.cli import app
+from ranker_values.errors import InvalidInput
+from ranker_values.ops.s3 import S3Location, S3Settings, make_client
+from ranker_values.ops import savepoint as sp
 from savepoint_fixtures import MotoS3, seed_savepoints
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The compiled schema (generator/config/schema_generated.py) gives jsonschema's verdict.
+"""The compiled schema (ranker_values/config/schema_generated.py) gives jsonschema's verdict.
 
 ``check_structure`` returns "no problems" on the generated validator's word alone, so its yes must
 be jsonschema's yes (Draft 2020-12 with the engine's formats) on every config. Proven here on the
@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLE_CONFIG, REPO, SHARED_METARANK
-from generator.config import schema as schema_module
-from generator.config import schema_generated
-from generator.config.loader import parse_text
-from generator.config.schema import ENGINE_FORMATS, check_structure, nothing_to_report, schema_text, validator
-from generator.config.schema_compile import KEYWORDS, TARGET, CompileError, compile_schema, generated_source
+from ranker_values.config import schema as schema_module
+from ranker_values.config import schema_generated
+from ranker_values.config.loader import parse_text
+from ranker_values.config.schema import ENGINE_FORMATS, check_structure, nothing_to_report, schema_text, validator
+from ranker_values.config.schema_compile import KEYWORDS, TARGET, CompileError, compile_schema, generated_source
 
 # one value per JSON type and per engine format's edge (a wrong type, an empty string, a negative
 # number, a duration, an offset, a quoted number, an empty list and mapping, a mapping with a type)
@@ -156,7 +156,7 @@ def disagreements(is_valid, corpus) -> list[Any]:
 
 
 def test_the_generated_module_is_current():
-    """Stale after a schema change: run `python -m generator.config.schema_compile`."""
+    """Stale after a schema change: run `python -m ranker_values.config.schema_compile`."""
     assert TARGET.read_text(encoding="utf-8") == generated_source()
 
 
@@ -210,8 +210,8 @@ def test_a_stale_or_failing_generated_module_defers_to_jsonschema(monkeypatch, w
 def test_a_valid_config_is_checked_without_importing_jsonschema():
     probe = (
         "import sys\n"
-        "from generator.config.loader import read_config\n"
-        "from generator.config.schema import check_structure\n"
+        "from ranker_values.config.loader import read_config\n"
+        "from ranker_values.config.schema import check_structure\n"
         f"doc = read_config({str(EXAMPLE_CONFIG)!r})\n"
         "assert check_structure(doc) == []\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'referencing')))\n"

@@ -1,6 +1,6 @@
 """Start-up stays light: --help, validate and gen import none of the heavy operational libraries.
 
-Each command runs in a fresh interpreter (the real entry point, ``generator.cli:main``); after it
+Each command runs in a fresh interpreter (the real entry point, ``ranker_values.cli:main``); after it
 finishes, ``sys.modules`` is checked. Other commands import these libraries inside themselves.
 """
 
@@ -18,7 +18,7 @@ HEAVY = ("boto3", "botocore", "kubernetes", "xgboost", "helm_python", "redis", "
 
 PROBE = """
 import json, sys
-from generator.cli import main
+from ranker_values.cli import main
 args, heavy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 sys.argv = ["ranker-values", *args]
 try:

@@ -110,10 +110,10 @@ def test_a_poison_trial_goes_to_the_dead_letter_queue_after_max_attempts_and_is_
     code = f"""
 import json
 from pathlib import Path
-from generator.pipeline import load_deployment
-from generator.ops.tune.amqp import AmqpRunner, BrokerSettings
-from generator.ops.tune.tune import TuneOptions, plan_for, prepare
-from generator.ops.tune.trial import make_task
+from ranker_values.pipeline import load_deployment
+from ranker_values.ops.tune.amqp import AmqpRunner, BrokerSettings
+from ranker_values.ops.tune.tune import TuneOptions, plan_for, prepare
+from ranker_values.ops.tune.trial import make_task
 options = TuneOptions(model="xgb", trials=3, folds=3, max_rounds=20)
 plan = plan_for(load_deployment(Path({search['config']!r})), options)
 ds, spec, trials, store = prepare(plan, options)

@@ -42,11 +42,11 @@ def test_tuned_model_beats_the_engines_training_and_is_written_with_report_and_p
 def test_the_written_model_loads_in_xgboost_1_6_1_from_a_buffer_and_scores_like_the_trained_one(workspace: dict) -> None:
     code = f"""
 import json, numpy as np, xgboost as xgb
-from generator.ops.tune.dataset import load_dataset
-from generator.ops.tune.locations import Location
-from generator.ops.tune.engine import dmatrix, split_queries, train_tuned, predict
-from generator.ops.tune.search import sample_params
-from generator.ops.tune.writer import write_model
+from ranker_values.ops.tune.dataset import load_dataset
+from ranker_values.ops.tune.locations import Location
+from ranker_values.ops.tune.engine import dmatrix, split_queries, train_tuned, predict
+from ranker_values.ops.tune.search import sample_params
+from ranker_values.ops.tune.writer import write_model
 assert xgb.__version__ == "1.6.1", xgb.__version__
 ds = load_dataset(Location({str(workspace['tmp'] / 'work' / 'dataset-xgb')!r}))
 train, test = split_queries(ds.queries, 0)
@@ -134,7 +134,7 @@ def test_bad_tune_input_is_a_clear_error_with_the_right_exit_code(workspace: dic
 
 def test_tune_refuses_an_xgboost_whose_files_the_engine_cannot_load(tmp_path: Path) -> None:
     """In the project's main venv (xgboost-cpu 3.x) tune stops before training anything."""
-    from generator.cli import app
+    from ranker_values.cli import app
 
     config = write_config(tmp_path, workdir=str(tmp_path / "work"), model_path=str(tmp_path / "m.model"))
     result = CliRunner().invoke(app, ["tune", str(config), "--model", "xgb"])

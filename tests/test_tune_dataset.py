@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.errors import InvalidInput
-from generator.ops.s3 import S3Settings
-from generator.ops.tune.dataset import load_dataset, parse_lines, write_dataset
-from generator.ops.tune.engine import EngineSettings, engine_group_sizes, kfold, split_queries
-from generator.ops.tune.locations import Location
-from generator.ops.tune.metrics import ndcg_per_query, paired_bootstrap
-from generator.ops.tune.search import SearchSpec, plan_trials, sample_params
-from generator.ops.tune.store import ResultStore
-from generator.ops.tune.synthetic import engine_group, java_string_hash, make_queries
+from ranker_values.errors import InvalidInput
+from ranker_values.ops.s3 import S3Settings
+from ranker_values.ops.tune.dataset import load_dataset, parse_lines, write_dataset
+from ranker_values.ops.tune.engine import EngineSettings, engine_group_sizes, kfold, split_queries
+from ranker_values.ops.tune.locations import Location
+from ranker_values.ops.tune.metrics import ndcg_per_query, paired_bootstrap
+from ranker_values.ops.tune.search import SearchSpec, plan_trials, sample_params
+from ranker_values.ops.tune.store import ResultStore
+from ranker_values.ops.tune.synthetic import engine_group, java_string_hash, make_queries
 
 
 def q(group: int, labels: list[float], values: list[float], columns: int) -> dict:
@@ -195,7 +195,7 @@ def test_a_value_beyond_float32_is_an_error_naming_file_line_and_entry(line: byt
 
 
 def test_a_fifo_among_the_dataset_files_is_refused_without_hanging(tmp_path: Path) -> None:
-    from generator.errors import UsageError
+    from ranker_values.errors import UsageError
 
     root = tmp_path / "dataset-xgb"
     root.mkdir()

@@ -27,8 +27,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.errors import InvalidInput, RankerError
+from ranker_values.cli import app
+from ranker_values.errors import InvalidInput, RankerError
 from test_fuzz import json_like
 from test_fuzz_inputs import FUZZ, OPTION_EXAMPLES, READER_EXAMPLES, bounded, put, yaml_files
 from test_tune_support import write_config
@@ -107,8 +107,8 @@ TUNE_READER_EXAMPLES = int(os.environ.get("RANKER_FUZZ_TUNE_READER_EXAMPLES", st
 @settings(FUZZ, max_examples=TUNE_READER_EXAMPLES)
 @given(files=dataset_files())
 def test_the_dataset_reader_never_crashes_and_what_it_loads_is_consistent(work, files):
-    from generator.ops.tune.dataset import load_dataset
-    from generator.ops.tune.locations import Location
+    from ranker_values.ops.tune.dataset import load_dataset
+    from ranker_values.ops.tune.locations import Location
 
     root = work / "dataset-xgb"
     shutil.rmtree(root, ignore_errors=True)
@@ -160,7 +160,7 @@ def test_every_tune_file_option_survives_fuzzed_files(work, config, option, monk
     monkeypatch.chdir(work)
     monkeypatch.delenv("RANKER_TUNE_BROKER", raising=False)
     if option.startswith("tune-worker"):  # a URL that parses must not reach a broker: 127.0.0.1:9 refuses at once
-        monkeypatch.setattr("generator.ops.tune.amqp.connect", _no_broker)
+        monkeypatch.setattr("ranker_values.ops.tune.amqp.connect", _no_broker)
 
     @settings(FUZZ, max_examples=OPTION_EXAMPLES)
     @given(raw=st.one_of(yaml_files, st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))))

@@ -268,7 +268,7 @@ def test_a_fifo_as_the_broker_file_is_a_usage_error_not_a_hang(ws: dict, command
 
 @pytest.mark.parametrize("kubeconfig", ["fifo", "missing:fifo"])
 def test_a_fifo_in_kubeconfig_is_a_usage_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kubeconfig: str) -> None:
-    from generator.cli import app
+    from ranker_values.cli import app
 
     fifo = tmp_path / "kubeconfig"
     os.mkfifo(fifo)
@@ -310,9 +310,9 @@ def test_both_xgboost_extras_in_one_environment_is_one_line_saying_what_to_do(tm
 
 
 def test_the_model_check_names_the_mixed_xgboost_environment_instead_of_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.errors import UsageError
-    from generator.ops import xgb
-    from generator.ops.check.model_checks import read_model
+    from ranker_values.errors import UsageError
+    from ranker_values.ops import xgb
+    from ranker_values.ops.check.model_checks import read_model
 
     monkeypatch.setattr(xgb, "_installed", lambda name: {"xgboost": "1.6.1", "xgboost-cpu": "3.2.0"}[name])
     xgb.mixed_environment.cache_clear()

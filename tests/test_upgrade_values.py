@@ -13,11 +13,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.kube.cluster import ObjectCluster
-from generator.errors import InvalidInput
-from generator.ops.inputs import ValuesInput
-from generator.ops import upgrade as up
+from ranker_values.cli import app
+from ranker_values.kube.cluster import ObjectCluster
+from ranker_values.errors import InvalidInput
+from ranker_values.ops.inputs import ValuesInput
+from ranker_values.ops import upgrade as up
 from savepoint_fixtures import MotoS3
 from test_savepoint_cluster import LEGACY_MODE, SNAPSHOT_MODE, docs, objects_file
 

@@ -16,8 +16,8 @@ from typing import Callable
 import pytest
 from typer.testing import CliRunner
 
-from generator.cli import app
-from generator.pipeline import validate_config
+from ranker_values.cli import app
+from ranker_values.pipeline import validate_config
 
 BASE = """\
 features:

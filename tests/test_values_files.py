@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import InvalidInput, UsageError
-from generator.ops.s3 import S3Settings
-from generator.values.files import deep_merge, dig, merge_values_files, release_values
+from ranker_values.errors import InvalidInput, UsageError
+from ranker_values.ops.s3 import S3Settings
+from ranker_values.values.files import deep_merge, dig, merge_values_files, release_values
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -38,6 +38,18 @@ def test_release_values_start_from_the_chart_defaults(tmp_path):
 def test_the_real_chart_defaults_are_read():
     repo_chart = Path(__file__).resolve().parents[1] / "charts" / "ranker"
     assert dig(release_values([], repo_chart), "stages.update.savepoints.historyMaxCount") is not None
+
+
+def test_outside_a_clone_the_installed_charts_defaults_are_read(tmp_path, monkeypatch):
+    """savepoint / upgrade-values / check / tune run from any directory: without charts/ranker
+    under it the chart that came with the package gives the defaults (a clone's copy wins)."""
+    monkeypatch.chdir(tmp_path)
+    assert dig(release_values([]), "stages.update.savepoints.historyMaxCount") is not None
+    clone = tmp_path / "charts" / "ranker"
+    clone.mkdir(parents=True)
+    write(clone, "Chart.yaml", "apiVersion: v2\nname: ranker\nversion: 9.9.9\n")
+    write(clone, "values.yaml", "stages:\n  update:\n    savepoints:\n      historyMaxCount: 77\n")
+    assert dig(release_values([]), "stages.update.savepoints.historyMaxCount") == 77
 
 
 def test_bad_files_are_usage_or_input_errors(tmp_path):

@@ -7,7 +7,7 @@ The wheel is built for real with the pinned backend (hatchling, the same version
 offline with ``--no-build-isolation``) and installed with ``--no-deps`` into a fresh venv. Its
 dependencies come from the venv the tests run in (a ``.pth`` line: the pinned versions of
 constraints/main.txt, no download), never the package itself: every command below runs from an
-empty directory and the tests check that ``generator`` is imported from the fresh venv.
+empty directory and the tests check that ``ranker_values`` is imported from the fresh venv.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support import CHART, REPO, in_ci
 from support.tools import run_tool
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-BUNDLED = "generator/_data/charts/ranker"
+BUNDLED = "ranker_values/_data/charts/ranker"
 EXAMPLE_CONFIG = REPO / "examples" / "config.yml"
 PROD = REPO / "values" / "prod.yaml"
 TUNE_PYTHON = REPO / ".venv-tune" / "bin" / "python"
@@ -106,7 +107,7 @@ def test_the_backend_is_pinned_and_the_tests_build_with_the_same_version():
 
 
 def test_the_wheel_carries_the_chart_byte_for_byte(wheel):
-    """Every file of charts/ranker, nothing else, under generator/_data/charts/ranker."""
+    """Every file of charts/ranker, nothing else, under ranker_values/_data/charts/ranker."""
     with zipfile.ZipFile(wheel) as archive:
         bundled = {name[len(BUNDLED) + 1:]: archive.read(name) for name in archive.namelist()
                    if name.startswith(BUNDLED + "/")}
@@ -140,11 +141,12 @@ def test_the_dockerfile_copies_what_the_wheel_build_needs():
 
 
 PROBE = """
-import json, generator
-from generator.values.files import default_chart, installed_chart
-from generator.config.schema import schema_location
-print(json.dumps({"package": generator.__file__, "chart": str(installed_chart()), "default": str(default_chart()),
-                  "schema": str(schema_location())}))
+import json, ranker_values
+from ranker_values.values.files import default_chart, dig, installed_chart, release_values
+from ranker_values.config.schema import schema_location
+print(json.dumps({"package": ranker_values.__file__, "chart": str(installed_chart()), "default": str(default_chart()),
+                  "schema": str(schema_location()),
+                  "defaults": dig(release_values([]), "stages.update.savepoints")}))
 """
 
 
@@ -156,6 +158,9 @@ def test_the_installed_package_finds_its_own_chart_and_schema(venv, elsewhere):
     assert site.is_relative_to(venv), found  # not the clone
     assert found["chart"] == found["default"] == str(site / "_data" / "charts" / "ranker")
     assert found["schema"].startswith(str(site / "_data" / "schemas"))
+    # savepoint / upgrade-values / check / tune read the chart's defaults from the installed chart
+    chart_defaults = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    assert found["defaults"] == chart_defaults["stages"]["update"]["savepoints"]
 
 
 def test_gen_render_and_plan_work_outside_a_clone(venv, elsewhere):
@@ -216,7 +221,7 @@ def test_the_wheel_with_the_tune_extra_runs_the_commands_the_chart_runs(wheel, t
     for command in sorted(chart_commands):
         done = _run(venv, command, "--help", cwd=work)
         assert done.returncode == 0, done.stderr
-    probe = _run(venv, "-c", "import xgboost, generator; print(xgboost.__version__, generator.__file__)", cwd=work,
+    probe = _run(venv, "-c", "import xgboost, ranker_values; print(xgboost.__version__, ranker_values.__file__)", cwd=work,
                  command="python")
     version, package = probe.stdout.split()
     assert version == "1.6.1" and Path(package).is_relative_to(venv)

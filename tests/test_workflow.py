@@ -118,7 +118,7 @@ def test_workflow_cli_options_exist():
     """The ranker-values options the workflow passes are real options of the CLI."""
     from typer.testing import CliRunner
 
-    from generator.cli import app
+    from ranker_values.cli import app
 
     runner = CliRunner()
     validate_help = runner.invoke(app, ["validate", "--help"]).output

@@ -1,3 +1,3 @@
-"""The Flink operator's admission rules for the tests: the product module ``generator.kube.admission``."""
+"""The Flink operator's admission rules for the tests: the product module ``ranker_values.kube.admission``."""
 
-from generator.kube.admission import admission_errors, ha_enabled  # noqa: F401 - re-exported
+from ranker_values.kube.admission import admission_errors, ha_enabled  # noqa: F401 - re-exported

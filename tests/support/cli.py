@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from generator.kube.render import Manifest
+from ranker_values.kube.render import Manifest
 from support import CHART, REPO
 from support.matrix import Case
 from support.tools import run_tool

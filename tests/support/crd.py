@@ -1,6 +1,6 @@
 """CRD validation for the tests, against the upstream CRDs in ../shared (skipped when absent).
 
-The translation itself is product code (``generator.kube.crd``, used by ``ranker-values render``);
+The translation itself is product code (``ranker_values.kube.crd``, used by ``ranker-values render``);
 this module only finds the CRDs by operator version.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.kube.crd import CustomResourceInvalid, load_crd_dir, resource_schema, strict_schema  # noqa: F401
-from generator.kube.crd import crd_validator_from, custom_resource_errors_from
+from ranker_values.kube.crd import CustomResourceInvalid, load_crd_dir, resource_schema, strict_schema  # noqa: F401
+from ranker_values.kube.crd import crd_validator_from, custom_resource_errors_from
 from support import CRD_DIR, require_shared
 
 

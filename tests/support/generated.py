@@ -1,6 +1,6 @@
 """The values files ``ranker-values gen`` writes, produced by the real generator for the tests.
 
-Until H1b's ``generator.pipeline`` / ``generator.values.emit`` exist, matrix cells skip with that
+Until H1b's ``ranker_values.pipeline`` / ``ranker_values.values.emit`` exist, matrix cells skip with that
 reason (and FAIL under ``CI``); the hand-written ``tests/data/generated-sample/update.yaml``
 is rendered regardless. Once the modules exist, any error they raise fails the test: a broken
 generator must never turn into a skip.
@@ -18,7 +18,7 @@ import pytest
 from support import ENV_VALUES, REPO, SHARED_CONFIGS, in_ci, require_shared
 
 STEPS = ("bootstrap", "train", "upload", "api", "update")
-GENERATOR_MODULES = ("generator.pipeline", "generator.values.emit")
+GENERATOR_MODULES = ("ranker_values.pipeline", "ranker_values.values.emit")
 HANDWRITTEN_SAMPLE = REPO / "tests" / "data" / "generated-sample" / "update.yaml"
 EXAMPLE_CONFIG = REPO / "examples" / "config.yml"
 
@@ -29,8 +29,8 @@ _cache: dict[str, dict[str, Path]] = {}
 def generator_missing() -> str | None:
     """Why the generator cannot be used yet, or None when its modules import."""
     try:
-        import generator.values.emit  # noqa: F401
-        import generator.pipeline  # noqa: F401
+        import ranker_values.values.emit  # noqa: F401
+        import ranker_values.pipeline  # noqa: F401
     except ModuleNotFoundError as exc:
         if exc.name in GENERATOR_MODULES:
             return f"{exc.name} is not written yet (H1b)"
@@ -72,10 +72,10 @@ def generated_example_files(env: str) -> dict[str, Path]:
 
 
 def generate_texts(config_path: Path, env_file: Path | None = None) -> dict[str, str]:
-    """``{filename: text}`` straight from ``generator.values.emit.render_values``."""
+    """``{filename: text}`` straight from ``ranker_values.values.emit.render_values``."""
     require_generator()
-    from generator.values.emit import render_values
-    from generator.pipeline import load_deployment
+    from ranker_values.values.emit import render_values
+    from ranker_values.pipeline import load_deployment
 
     return render_values(load_deployment(config_path, env_file=env_file))
 

@@ -1,6 +1,6 @@
-"""Kubernetes schema validation for the tests: the product module ``generator.kube.schemas``."""
+"""Kubernetes schema validation for the tests: the product module ``ranker_values.kube.schemas``."""
 
-from generator.kube.schemas import (  # noqa: F401 - re-exported for the tests
+from ranker_values.kube.schemas import (  # noqa: F401 - re-exported for the tests
     BUILTIN_KINDS,
     CUSTOM_KINDS,
     kind_of,

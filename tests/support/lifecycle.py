@@ -34,9 +34,9 @@ from typing import Any
 
 import yaml
 
-from generator.kube.render import parse_manifests
-from generator.kube.render import render_texts as render_texts_fresh
-from generator.values.files import deep_merge, merge_values_files
+from ranker_values.kube.render import parse_manifests
+from ranker_values.kube.render import render_texts as render_texts_fresh
+from ranker_values.values.files import deep_merge, merge_values_files
 from support import CHART, ENV_VALUES, REPO
 from support.engine import engine_jar, engine_java
 from support.engine_events import history, jsonl

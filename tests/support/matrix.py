@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from generator.values.files import dig, read_values_file
+from ranker_values.values.files import dig, read_values_file
 from support import ENV_VALUES, REPO, SHARED_CONFIGS
 from support.generated import HANDWRITTEN_SAMPLE, STEPS, generated_example_files, generated_files
 from support.render import Manifest, render, values_for

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from generator.kube.render import Manifest, parse_manifests  # noqa: F401 - re-exported for the tests
-from generator.kube.render import render_texts as render_texts_fresh
-from generator.values.files import deep_merge, merge_values_files
+from ranker_values.kube.render import Manifest, parse_manifests  # noqa: F401 - re-exported for the tests
+from ranker_values.kube.render import render_texts as render_texts_fresh
+from ranker_values.values.files import deep_merge, merge_values_files
 from support import CHART
 
 DEFAULT_RELEASE = "ranker"
