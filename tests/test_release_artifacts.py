@@ -55,8 +55,9 @@ def test_the_chart_defaults_to_the_tune_image_the_workflow_publishes(tmp_path):
     assert TUNE_IMAGE["registry"] == "ghcr.io" and not TUNE_IMAGE["digest"]
     assert TUNE_IMAGE["tag"] == VERSION  # the ranker-values version the image carries
     outputs = _run_ref_step(tmp_path)
-    assert outputs == {"version": VERSION, "image": f"ghcr.io/{TUNE_IMAGE['repository']}:{VERSION}"}
-    build = _step("image", uses="docker/build-push-action@")
+    image = f"ghcr.io/{TUNE_IMAGE['repository']}:{VERSION}"
+    assert outputs == {"version": VERSION, "image": image, "ops_image": f"{image}-ops"}
+    build = _step("image", uses="docker/build-push-action@", name="tune image")
     assert build["with"]["file"] == "Dockerfile" and build["with"]["tags"] == "${{ steps.ref.outputs.image }}"
     push = _step("image", name="Push to ghcr.io")
     assert push["if"] == "startsWith(github.ref, 'refs/tags/v')"
@@ -82,7 +83,7 @@ def test_artifacthub_lists_the_published_tune_image():
 
 def test_the_dockerfile_installs_the_tune_extra_from_the_wheel():
     text = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r'pip install "\$\(ls /wheels/ranker_values-\*\.whl\)\[tune\]"', text)
+    assert re.search(r'pip install -c /wheels/constraints.txt "\$\(ls /wheels/ranker_values-\*\.whl\)\[tune\]"', text)
     assert 'ENTRYPOINT ["ranker-values"]' in text
 
 

@@ -140,6 +140,51 @@ def test_the_dockerfile_copies_what_the_wheel_build_needs():
         assert source in sources or any(source.startswith(s + "/") for s in sources), source
 
 
+def _dockerfile_stage(target: str) -> list[str]:
+    lines = (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("FROM ")] + [len(lines)]
+    for begin, end in zip(starts, starts[1:]):
+        if lines[begin].endswith(f" AS {target}"):
+            stage = lines[begin:end]
+            while stage and not stage[-1].strip():
+                stage.pop()
+            return stage
+    raise AssertionError(f"the Dockerfile has no stage {target}")
+
+
+@pytest.mark.parametrize(("target", "extra", "constraints"), [
+    ("ops", "ops", "constraints/main.txt"),    # = .venv, where the ops commands are tested below
+    ("tune", "tune", "constraints/tune.txt"),  # = .venv-tune, the tune test below
+])
+def test_each_image_installs_this_wheel_with_its_extra_at_the_tested_pins(target, extra, constraints):
+    """The images hold what the tests run: the wheel with the extra, pinned by the constraints file
+    its test venv matches (tests/test_pinned_versions.py), as the non-root uid the chart runs."""
+    stage = _dockerfile_stage(target)
+    text = "\n".join(stage)
+    assert f"COPY {constraints} /wheels/constraints.txt" in text
+    assert re.search(r'pip install -c /wheels/constraints.txt "\$\(ls /wheels/ranker_values-\*\.whl\)\[' + extra + r'\]"', text)
+    assert stage[-1] == "USER 9999:9999"
+    assert (REPO / constraints).is_file()
+
+
+def test_the_wheel_with_the_ops_extra_runs_every_operational_command(venv, elsewhere):
+    """What the ops image holds (Dockerfile target ops: this wheel with [ops] at constraints/main.txt,
+    the versions of this venv): every command but the tune stage's two starts, outside a clone."""
+    from ranker_values.cli.commands import app
+
+    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    commands |= {g.name for g in app.registered_groups}
+    for command in sorted(commands - {"tune", "tune-worker"}):
+        done = _run(venv, command, "--help", cwd=elsewhere)
+        assert done.returncode == 0, (command, done.stderr)
+        assert "Usage: ranker-values " + command in " ".join(done.stdout.split()), command
+    probe = _run(venv, "-c", "import helm_python, kubernetes, boto3, redis, xgboost, ranker_values; "
+                 "print(xgboost.__version__, ranker_values.__file__)", cwd=elsewhere, command="python")
+    assert probe.returncode == 0, probe.stderr
+    version, package = probe.stdout.split()
+    assert version.startswith("3.") and Path(package).is_relative_to(venv)
+
+
 PROBE = """
 import json, ranker_values
 from ranker_values.values.files import default_chart, dig, installed_chart, release_values

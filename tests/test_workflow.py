@@ -165,3 +165,30 @@ def test_workflow_runs_the_toolchain_ci_runs_at_the_same_versions():
     assert "helm template" in chart_scripts and "helm lint --strict" in chart_scripts
     assert "scripts/chart_params.py --check" in chart_scripts
     assert "scripts/tools.sh" in run_scripts()
+
+
+def _image_job() -> dict[str, Any]:
+    return load_workflow()["jobs"]["image"]
+
+
+def test_the_image_job_builds_the_tune_and_the_ops_target_and_pushes_both():
+    builds = [s["with"] for s in _image_job()["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert {b["target"]: b["tags"] for b in builds} == {
+        "tune": "${{ steps.ref.outputs.image }}", "ops": "${{ steps.ref.outputs.ops_image }}"}
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    targets = re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.M)
+    assert {"tune", "ops"} <= set(targets) and targets[-1] == "tune"  # a plain `docker build` is the chart's image
+    push = next(s for s in _image_job()["steps"] if "docker push" in s.get("run", ""))
+    assert 'docker push "${IMAGE}"' in push["run"] and 'docker push "${OPS_IMAGE}"' in push["run"]
+
+
+def test_the_ops_image_is_smoke_tested_with_every_command_but_the_tune_stages():
+    """Every command of the CLI but tune/tune-worker (the tune image's) runs --help from the ops image."""
+    from ranker_values.cli.commands import app
+
+    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    commands |= {g.name for g in app.registered_groups}
+    smoke = next(s["run"] for s in _image_job()["steps"] if "for command in" in s.get("run", ""))
+    looped = set(re.search(r"for command in ([a-z -]+); do", smoke).group(1).split())
+    assert looped == commands - {"tune", "tune-worker"}
+    assert "ranker-values gen" in smoke and "ranker-values render" in smoke
