@@ -10,10 +10,8 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 
 from ranker_values.ops.check import CheckOptions, run_preflight
 from ranker_values.values.model import Deployment, EventSource, RankingModel, StateStore, StorageLayout
+from support.net import free_port, wait_port
 
 FEATURES: list[dict[str, Any]] = [
     {"name": "popularity", "type": "number", "scope": "item", "source": "item.popularity"},
@@ -82,12 +81,6 @@ def run(deployment: Deployment, only: Sequence[str], **options: Any) -> dict[str
     return {r.name: r for r in results}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --- redis-server -----------------------------------------------------------------------------
 
 
@@ -103,15 +96,9 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail("redis-server did not start within 10 s")
+        if not wait_port(self.port, 10):
+            self.stop()
+            pytest.fail("redis-server did not start within 10 s")
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -194,16 +181,9 @@ class DeniedMoto:
             stderr=subprocess.DEVNULL,
         )
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail("moto server did not start within 20 s")
-                time.sleep(0.1)
+        if not wait_port(self.port, 20):
+            self.stop()
+            pytest.fail("moto server did not start within 20 s")
         kw = {"endpoint_url": self.endpoint, "region_name": "us-east-1"}
         iam = boto3.client("iam", aws_access_key_id="x", aws_secret_access_key="x", **kw)
         iam.create_user(UserName="admin")

@@ -28,7 +28,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import time
@@ -42,8 +41,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import CHART, REPO, in_ci, require_chart
+from support import CHART, REPO, missing, require_chart
 from support.cli import NAMESPACE, RELEASE
+from support.net import free_port
 from support.tools import HELM_CLIS, tool, tool_env
 
 VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))["version"]
@@ -70,16 +70,7 @@ def _system_tool(name: str, package: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    message = f"{name} is missing: install it (Debian: apt-get install {package}; scripts/setup.sh test does)"
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    missing(f"{name} is missing: install it (Debian: apt-get install {package}; scripts/setup.sh test does)")
 
 
 def _htpasswd_line(user: str, password: str) -> str:
@@ -91,10 +82,7 @@ def _htpasswd_line(user: str, password: str) -> str:
         except ImportError:  # pragma: no cover - Python 3.13 dropped it
             crypt = None
     if crypt is None or crypt.METHOD_BLOWFISH not in crypt.methods:
-        message = "no bcrypt in this Python's crypt module: cannot write the registry's htpasswd"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("no bcrypt in this Python's crypt module: cannot write the registry's htpasswd")
     # cost 4 (rounds=16), bcrypt's minimum: the registry checks the hash on every request
     return f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))}\n"
 
@@ -123,7 +111,7 @@ def registry(tmp_path_factory) -> Registry:
     binary = tool("registry")
     home = tmp_path_factory.mktemp("registry")
     (home / "htpasswd").write_text(_htpasswd_line(USER, PASSWORD), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     config = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import CHART, REPO, in_ci, require_chart
+from support import CHART, REPO, missing, require_chart
 from support.cli import NAMESPACE, RELEASE, parse_stream
-from support.tools import KUBECONFORM_KUBE_VERSIONS, run_tool, schema_dir, tools_dir
+from support.crdcheck import FIXTURES, helm4_template, kubeconform
+from support.tools import KUBECONFORM_KUBE_VERSIONS, run_tool, tools_dir
 
-FIXTURES = CHART / "tests" / "values" / "generated"
 PROD = REPO / "values" / "prod.yaml"
 ROUTE = {
     "stages": {
@@ -48,10 +48,7 @@ def gateway_crd_file() -> Path:
     pattern = "k8s.io/apiextensions-apiserver@*/test/integration/ratcheting_test_cases/crds/standard-install.yaml"
     found = sorted((tools_dir() / "go" / "mod").glob(pattern))
     if not found:
-        message = f"no Gateway API CRDs under {tools_dir() / 'go' / 'mod'} ({pattern}): run scripts/tools.sh"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"no Gateway API CRDs under {tools_dir() / 'go' / 'mod'} ({pattern}): run scripts/tools.sh")
     return found[-1]
 
 
@@ -67,38 +64,11 @@ def gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def kubeconform(path: Path, gateway: Path, kube: str = KUBECONFORM_KUBE_VERSIONS[-1]) -> tuple[int, dict]:
-    schemas = schema_dir()
-    flink = schemas / "flink-kubernetes-operator" / "1.15.0"
-    if not flink.is_dir():
-        pytest.fail(f"{flink} is missing: re-run scripts/tools.sh")
-    done = run_tool(
-        "kubeconform", "-strict", "-summary", "-output", "json", "-kubernetes-version", kube,
-        "-schema-location", str(schemas / "kubernetes"),
-        "-schema-location", f"{flink}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
-        "-schema-location", f"{gateway}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
-        str(path),
-    )
-    assert done.stdout, done.stderr
-    return done.returncode, json.loads(done.stdout)
-
-
-def helm4_template(tmp_path: Path, step: str, overrides: dict) -> str:
-    extra = tmp_path / "overrides.yaml"
-    extra.write_text(yaml.safe_dump(overrides), encoding="utf-8")
-    done = run_tool(
-        "helm4", "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-        "-f", str(PROD), "-f", str(FIXTURES / f"{step}.yaml"), "-f", str(extra),
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.mark.parametrize("kube", KUBECONFORM_KUBE_VERSIONS)
 def test_the_httproute_renders_with_helm4_and_passes_kubeconform_against_the_gateway_api_crd(
     tmp_path: Path, gateway_schemas: Path, kube: str
 ) -> None:
-    text = helm4_template(tmp_path, "update", ROUTE)
+    text = helm4_template(tmp_path, ROUTE)
     objects = parse_stream(text)
     routes = [o for o in objects if o["kind"] == "HTTPRoute"]
     assert len(routes) == 1
@@ -109,7 +79,7 @@ def test_the_httproute_renders_with_helm4_and_passes_kubeconform_against_the_gat
     assert backend == {"name": service["metadata"]["name"], "port": service["spec"]["ports"][0]["port"]}
     path = tmp_path / "render.yaml"
     path.write_text(text, encoding="utf-8")
-    rc, report = kubeconform(path, gateway_schemas, kube)
+    rc, report = kubeconform(path, gateway_schemas, kube=kube)
     problems = [r for r in report.get("resources", []) if r.get("status") != "statusValid"]
     assert rc == 0 and problems == [], json.dumps(problems, indent=1)[:4000]
     assert report["summary"]["valid"] == len(objects), report["summary"]
@@ -127,7 +97,7 @@ def test_kubeconform_with_the_gateway_schema_rejects_a_broken_httproute(
     tmp_path: Path, gateway_schemas: Path, mutate, expected: str
 ) -> None:
     """The check above can fail: the same render with one field broken is refused."""
-    (route,) = [o for o in parse_stream(helm4_template(tmp_path, "api", ROUTE)) if o["kind"] == "HTTPRoute"]
+    (route,) = [o for o in parse_stream(helm4_template(tmp_path, ROUTE, step="api")) if o["kind"] == "HTTPRoute"]
     route = json.loads(json.dumps(route))
     mutate(route)
     path = tmp_path / "bad.yaml"
@@ -150,7 +120,7 @@ def test_the_chart_schema_refuses_httproute_values_outside_the_gateway_api(tmp_p
 def test_the_prod_example_is_not_tied_to_ingress_nginx(tmp_path: Path) -> None:
     """ingress-nginx is retired upstream: prod names no controller, no class, no controller annotations."""
     assert "nginx" not in PROD.read_text(encoding="utf-8").lower()
-    objects = parse_stream(helm4_template(tmp_path, "update", {}))
+    objects = parse_stream(helm4_template(tmp_path, {}))
     (ingress,) = [o for o in objects if o["kind"] == "Ingress"]
     assert "ingressClassName" not in ingress["spec"]  # the cluster's default IngressClass
     assert not ingress["metadata"].get("annotations")

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import CHART, REPO, in_ci, require_chart
+from support import CHART, REPO, missing, require_chart
 from support.cli import NAMESPACE, RELEASE, parse_stream
-from support.tools import KUBECONFORM_KUBE_VERSIONS, run_tool, schema_dir, tools_dir
+from support.crdcheck import FIXTURES, helm4_template, kubeconform
+from support.tools import KUBECONFORM_KUBE_VERSIONS, run_tool, tools_dir
 
-FIXTURES = CHART / "tests" / "values" / "generated"
 ENVS = {"prod": REPO / "values" / "prod.yaml", "dev": REPO / "values" / "dev.yaml"}
 ALL_ON = {
     "metrics": {
@@ -48,12 +48,6 @@ def _chart_exists():
     require_chart()
 
 
-def _missing(message: str) -> None:
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def prometheus_operator_crd(kind: str) -> dict:
     """The CRD of ``kind`` (plural, e.g. prometheusrules) at kube-tools.sh's pinned version."""
     pin = re.search(r"^PROMETHEUS_OPERATOR_VERSION=(\S+)", (REPO / "scripts" / "kube-tools.sh").read_text(encoding="utf-8"), re.M)
@@ -61,7 +55,7 @@ def prometheus_operator_crd(kind: str) -> dict:
     path = tools_dir() / "prometheus-operator-crds" / f"monitoring.coreos.com_{kind}.yaml"
     stamp = tools_dir() / "prometheus-operator-crds" / ".version"
     if not path.is_file() or not stamp.read_text(encoding="utf-8").startswith(pin.group(1) + " "):
-        _missing(f"{path} (prometheus-operator {pin.group(1)}) is missing: run scripts/kube-tools.sh crds")
+        missing(f"{path} (prometheus-operator {pin.group(1)}) is missing: run scripts/kube-tools.sh crds")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
@@ -75,33 +69,6 @@ def monitoring_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # kubeconform's {{ .ResourceKind }}{{ .KindSuffix }}: kind, first label of the group, version
         (out / f"{kind}-monitoring-v1.json").write_text(json.dumps(resource_schema(crd, "v1")), encoding="utf-8")
     return out
-
-
-def helm4_template(tmp_path: Path, overrides: dict, env: str = "prod", step: str = "update") -> str:
-    extra = tmp_path / "overrides.yaml"
-    extra.write_text(yaml.safe_dump(overrides), encoding="utf-8")
-    done = run_tool(
-        "helm4", "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-        "-f", str(ENVS[env]), "-f", str(FIXTURES / f"{step}.yaml"), "-f", str(extra),
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def kubeconform(path: Path, monitoring: Path, kube: str = KUBECONFORM_KUBE_VERSIONS[-1]) -> tuple[int, dict]:
-    schemas = schema_dir()
-    flink = schemas / "flink-kubernetes-operator" / "1.15.0"
-    if not flink.is_dir():
-        _missing(f"{flink} is missing: re-run scripts/tools.sh")
-    done = run_tool(
-        "kubeconform", "-strict", "-summary", "-output", "json", "-kubernetes-version", kube,
-        "-schema-location", str(schemas / "kubernetes"),
-        "-schema-location", f"{flink}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
-        "-schema-location", f"{monitoring}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
-        str(path),
-    )
-    assert done.stdout, done.stderr
-    return done.returncode, json.loads(done.stdout)
 
 
 def promtool_check_rules(tmp_path: Path, groups: list[dict], name: str = "rules.yaml"):
@@ -132,7 +99,7 @@ def test_every_monitoring_object_passes_kubeconform_against_the_prometheus_opera
     assert kinds == (["PodMonitor", "PodMonitor", "PrometheusRule"] if env == "dev" else ["PodMonitor", "PrometheusRule"])
     path = tmp_path / "render.yaml"
     path.write_text(text, encoding="utf-8")
-    rc, report = kubeconform(path, monitoring_schemas, kube)
+    rc, report = kubeconform(path, monitoring_schemas, kube=kube)
     problems = [r for r in report.get("resources", []) if r.get("status") != "statusValid"]
     assert rc == 0 and problems == [], json.dumps(problems, indent=1)[:4000]
     assert report["summary"]["valid"] == len(objects), report["summary"]

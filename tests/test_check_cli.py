@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ranker_values.ops.check.runner import Check, CheckResult, Status, passed, render_text, run_checks, select
 from ranker_values.cli import app
 from ranker_values.errors import UsageError
-from check_support import free_port
+from support.net import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,10 +8,10 @@ import pytest
 
 from ranker_values.ops.check.runner import Status
 from check_support import (
-    free_port,
     make_deployment,
     run,
 )
+from support.net import free_port
 
 GOOD = ("--save", "", "--appendonly", "yes", "--maxmemory", "64mb", "--maxmemory-policy", "noeviction")
 BAD = ("--save", "", "--appendonly", "no", "--maxmemory-policy", "allkeys-lru")

@@ -10,11 +10,11 @@ from ranker_values.ops.check.runner import Status
 from check_support import (
     DeniedMoto,
     dummy_credentials,
-    free_port,
     make_deployment,
     run,
     s3_values,
 )
+from support.net import free_port
 
 
 def test_workdir_bucket_writable_and_probe_removed(s3, moto_endpoint):

@@ -377,14 +377,10 @@ def cli(deployed: Release, *args: str, s3: bool = False, timeout: float = 600) -
 
 def s3_forward(deployed: Release) -> Path:
     if getattr(deployed, "s3_values", None) is None:
-        import socket
-
         from support.flinkbridge import Forwarder
+        from support.net import free_port
 
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
+        port = free_port()
         deployed.s3_forwarder = Forwarder("127.0.0.1", port, deployed.lc.netns, 9000)  # type: ignore[attr-defined]
         path = deployed.workdir / "s3-port-forward.yaml"
         path.write_text(yaml.safe_dump({"s3": {"endpoint": f"http://127.0.0.1:{port}"}}))

@@ -21,6 +21,7 @@ from kubernetes import client  # noqa: E402
 from kubernetes.config import kube_config  # noqa: E402
 
 from ranker_values.kube.cluster import ClusterError, KubernetesCluster  # noqa: E402
+from support.net import free_port  # noqa: E402
 
 TOKEN = "review-test-token-0123456789"
 
@@ -47,12 +48,6 @@ def use_kubeconfig(monkeypatch):
     return use
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 CALLS = [
     ("get_custom", ("flinkdeployments", "job", "ns"), "/apis/flink.apache.org/v1beta1/namespaces/ns/flinkdeployments/job"),
     ("list_custom", ("flinkstatesnapshots", "ns"), "/apis/flink.apache.org/v1beta1/namespaces/ns/flinkstatesnapshots"),
@@ -67,7 +62,7 @@ CALLS = [
 
 
 def test_every_call_is_well_formed_and_fails_as_unreachable(tmp_path, use_kubeconfig):
-    use_kubeconfig(kubeconfig(tmp_path, closed_port()))
+    use_kubeconfig(kubeconfig(tmp_path, free_port()))  # nothing listens there
     cluster = KubernetesCluster(timeout_seconds=2)
     for method, args, url in CALLS:
         with pytest.raises(ClusterError) as caught:
@@ -105,6 +100,6 @@ def test_missing_kubeconfig_names_the_kubeconfig_problem(tmp_path, use_kubeconfi
 
 def test_the_process_wide_client_configuration_is_left_alone(tmp_path, use_kubeconfig):
     before = client.Configuration.get_default_copy().host
-    use_kubeconfig(kubeconfig(tmp_path, closed_port()))
+    use_kubeconfig(kubeconfig(tmp_path, free_port()))  # nothing listens there
     KubernetesCluster()
     assert client.Configuration.get_default_copy().host == before

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from ranker_values.errors import InvalidInput
 from ranker_values.ops.s3 import S3Location, S3Settings, make_client
 from ranker_values.ops import savepoint as sp
 from savepoint_fixtures import MotoS3, seed_savepoints
+from support.net import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -195,14 +195,8 @@ def test_cli_latest_cluster_and_s3_together(s3, tmp_path):
 # --- S3 failures: clear, exit 1, bounded ------------------------------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # closed again when the block ends
-
-
 def test_unreachable_s3_fails_fast_in_a_real_process(tmp_path):
-    values = values_file(tmp_path, f"http://127.0.0.1:{closed_port()}", "s3://b/ranker/update/savepoints")
+    values = values_file(tmp_path, f"http://127.0.0.1:{free_port()}", "s3://b/ranker/update/savepoints")  # nothing listens
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     start = time.monotonic()
     proc = subprocess.run(

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from support.net import free_port
 from test_tune_support import (  # noqa: F401 - fixtures
     REPO,
     TUNE_BIN,
-    free_port,
     purge,
     rabbitmq,
     run_cli,

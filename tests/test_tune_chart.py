@@ -155,7 +155,8 @@ def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secr
 
     import pika
 
-    from test_tune_support import RABBIT_SERVER, _need, _wait_port, free_port, stop
+    from support.net import free_port, wait_port
+    from test_tune_support import RABBIT_SERVER, _need, stop
 
     _need(RABBIT_SERVER, "install Debian's rabbitmq-server (scripts/setup.sh test does)")
     password = "tune-p@ss/w:rd"
@@ -196,7 +197,7 @@ def test_the_rabbitmq_containers_startup_script_runs_a_real_broker_with_the_secr
     server = subprocess.Popen(["sh", "-ec", mapped(container["args"][0])], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        assert _wait_port(port, time.monotonic() + 60), (tmp_path / "server.log").read_text()[-3000:]
+        assert wait_port(port, 60), (tmp_path / "server.log").read_text()[-3000:]
         url = urlsplit(secret["stringData"]["url"])
         local_url = url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{port}").geturl()
         deadline = time.monotonic() + 30

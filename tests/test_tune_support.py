@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from support.net import free_port, wait_port
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE_BIN = REPO / ".venv-tune" / "bin"
@@ -105,22 +106,6 @@ def write_synthetic(uri: str, queries: int, seed: int = 1, endpoint: str | None 
 # -- RabbitMQ -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port: int, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.2)
-    return False
-
-
 def stop(process: subprocess.Popen) -> None:
     """Stop a process group we started: TERM, then KILL after 10 s."""
     if process.poll() is not None:
@@ -165,7 +150,7 @@ def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = open(base / "server.log", "w")
     server = subprocess.Popen([str(RABBIT_SERVER)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        if not _wait_port(amqp, time.monotonic() + 60):
+        if not wait_port(amqp, 60):
             pytest.fail(f"rabbitmq-server did not listen on 127.0.0.1:{amqp} within 60 s; see {base / 'server.log'}")
         time.sleep(1.0)
         yield f"amqp://guest:guest@127.0.0.1:{amqp}/"

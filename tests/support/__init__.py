@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -34,6 +35,14 @@ KUBE_VERSIONS = ("1.29", "1.34")
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+def missing(message: str, ci_message: str | None = None) -> NoReturn:
+    """Something a test needs is not installed: skip with ``message`` locally; fail under CI,
+    which installs everything first (with ``ci_message`` when it says more)."""
+    if in_ci():
+        pytest.fail(ci_message or message)
+    pytest.skip(message)
 
 
 def require_shared(path: Path = SHARED) -> Path:

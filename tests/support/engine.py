@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
-from support import in_ci
+from support import missing
 from support.tools import tools_dir
 
 #: The tag every engine fact is checked against.
@@ -29,9 +27,7 @@ def _need(path: Path, what: str) -> Path:
     if path.is_file():
         return path
     message = f"{path} is missing: run scripts/engine.sh (builds {what} from ../shared/engine)"
-    if in_ci():
-        pytest.fail(message + "; CI builds the engine first")
-    pytest.skip(message)
+    missing(message, message + "; CI builds the engine first")
 
 
 def engine_jar() -> Path:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from support import CHART, REPO, SHARED, in_ci
+from support import CHART, REPO, SHARED, missing
 
 TOOLS = Path(os.environ.get("RANKER_TOOLS_DIR") or REPO / ".tools")
 if not TOOLS.is_absolute():
@@ -43,9 +43,7 @@ def shared_dir() -> Path:
 
 def missing_or_fail(reason: str) -> None:
     """A tool CI installs is missing: fail under CI, skip with the reason elsewhere."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI installs it: scripts/kube-tools.sh)")
-    pytest.skip(reason)
+    missing(reason, f"{reason} (CI installs it: scripts/kube-tools.sh)")
 
 
 def helm_binary() -> Path:
