@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import CHART, REPO, in_ci
+from support import CHART, REPO, missing
 from support.tools import run_tool
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
@@ -48,10 +48,7 @@ def wheel(tmp_path_factory) -> Path:
     try:
         import hatchling  # noqa: F401
     except ImportError:
-        message = "hatchling is not installed in this venv: run scripts/setup.sh test (the test extra pins it)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("hatchling is not installed in this venv: run scripts/setup.sh test (the test extra pins it)")
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                            "--disable-pip-version-check", "-q", "-w", str(out), str(REPO)],
@@ -252,10 +249,7 @@ def test_the_wheel_with_the_tune_extra_runs_the_commands_the_chart_runs(wheel, t
     """What the image holds (Dockerfile: this wheel with [tune]): the tune stage's two commands.
     The tune extra's pinned packages come from .venv-tune (scripts/setup.sh test)."""
     if not TUNE_PYTHON.exists():
-        message = ".venv-tune is missing: run scripts/setup.sh test"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(".venv-tune is missing: run scripts/setup.sh test")
     venv = _fresh_venv(tmp_path / "tune-venv", wheel, TUNE_PYTHON)
     work = tmp_path / "work"
     work.mkdir()
