@@ -8,6 +8,7 @@ reads the engine's own verdict: its exit code and its log. Facts are numbered as
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -194,3 +195,55 @@ def test_E29_ua_fields_other_than_platform_break_every_flink_job_of_0_4_1(engine
     code = pod.wait(240)
     assert code != 0
     assert "NotSerializableException: ai.metarank.feature.ua." in pod.output(), pod.tail()
+
+
+def _listed(log: str) -> list[str]:
+    """The keys of train's «found training dataset files: List(S3Path(<bucket>,<key>), …)» line."""
+    line = next((x for x in log.splitlines() if "found training dataset files:" in x), "")
+    return re.findall(r"S3Path\([^,]+,([^)]+)\)", line)
+
+
+def test_E09_train_reads_only_the_first_page_of_1000_dataset_keys(plain_bootstrap: Any, tmp_path: Any) -> None:
+    """The chart's prod train Job against moto's S3: the bootstrap's real dataset file under
+    ``dataset-xgboost/`` plus empty ``.json`` objects whose keys sort before it. With 10 of them
+    train lists all 11 keys, reads the empty ones as no queries and trains on the real file (the
+    control: empty objects are harmless). With 1,010 of them train lists exactly the first 1,000
+    keys — all empty — never sees the real file, fails with «loaded 0 valid queries» and writes
+    no model. moto's request log shows one ListObjectsV2 per run, for the prefix without a
+    trailing slash, and never a continuation request."""
+    from support.engine_facts_s3 import MODEL_KEY, WORKDIR_KEY, TrainOnS3
+
+    code, pod, workdir = plain_bootstrap
+    assert code == 0, pod.tail()
+    lc = TrainOnS3(tmp_path / "e09", BASE_FEATURES)
+    try:
+        lc.start_storage()
+        real = lc.put_dataset(workdir / "dataset-xgboost")
+        assert len(real) >= 1 and all(k.endswith(".json") for k in real), real
+        padding = [f"{WORKDIR_KEY}/dataset-xgboost/0000-padding/{i:04d}.json" for i in range(1010)]
+        assert max(padding) < min(real), "the padding must sort before the bootstrap's files"
+
+        lc.put_objects({key: b"" for key in padding[:10]})
+        code, train = lc.run_train()
+        listed = _listed(train.output())
+        assert code == 0, train.tail()
+        assert sorted(listed) == sorted(padding[:10] + real), listed
+        assert lc.keys(MODEL_KEY) == [MODEL_KEY]
+
+        lc.delete_objects([MODEL_KEY])
+        lc.put_objects({key: b"" for key in padding[10:]})
+        assert len(lc.keys(f"{WORKDIR_KEY}/dataset-xgboost")) == len(padding) + len(real)
+        code, train = lc.run_train()
+        log = train.output()
+        listed = _listed(log)
+        assert code != 0, train.tail()
+        assert listed == padding[:1000], (len(listed), listed[-3:])
+        assert "loaded 0 valid queries" in log, train.tail()
+        assert lc.keys(MODEL_KEY) == []
+        # moto's request log: the engine's client (virtual-host style, so path "/") sent one
+        # ListObjectsV2 per run, for the prefix without a trailing slash, never a continuation.
+        engine_lists = [x for x in (lc.workspace / "moto.log").read_text().splitlines() if '"GET /?list-type=2&' in x]
+        assert len(engine_lists) == 2, engine_lists
+        assert all(f"prefix={WORKDIR_KEY}/dataset-xgboost&" in x and "continuation-token" not in x for x in engine_lists), engine_lists
+    finally:
+        lc.close()
