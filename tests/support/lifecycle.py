@@ -294,9 +294,13 @@ class Lifecycle:
         except Exception:
             return False
 
-    def bootstrap(self, timeout: float = 600) -> tuple[list[dict[str, Any]], PodProcess]:
-        objects = self.render("bootstrap")
-        fd = _one(objects, "FlinkDeployment", "bootstrap")
+    def bootstrap(self, timeout: float = 600, overrides: Mapping[str, Any] | None = None,
+                  job: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], PodProcess]:
+        """The bootstrap FlinkDeployment run to its end; ``job`` patches the rendered ``spec.job``
+        (to ask the engine about a spec the chart would refuse)."""
+        objects = self.render("bootstrap", overrides)
+        fd = copy.deepcopy(_one(objects, "FlinkDeployment", "bootstrap"))
+        fd["spec"]["job"].update(job or {})
         pod = self.runner.run_flink_deployment(fd)
         _expect_success(pod, timeout)
         return objects, pod
