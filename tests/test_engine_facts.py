@@ -52,7 +52,9 @@ def _config(features: list[dict[str, Any]], state: dict[str, Any] | None = None,
     }  # fmt: skip
 
 
-def _run(runner: PodRunner, name: str, entry: str, config: dict[str, Any], events: bool = True) -> Any:
+def _run(
+    runner: PodRunner, name: str, entry: str, config: dict[str, Any], events: bool = True, env: dict[str, str] | None = None
+) -> Any:
     claim = runner.claim_dir(f"data-{name}")
     if events:
         (claim / "events").mkdir(exist_ok=True)
@@ -70,6 +72,7 @@ def _run(runner: PodRunner, name: str, entry: str, config: dict[str, Any], event
         "name": name,
         "command": ["java", "-Djava.io.tmpdir=/tmp", "-cp", "/app/metarank.jar", entry, "/config/config.yml"],
         "securityContext": CONTAINER_SECURITY,
+        "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
         "volumeMounts": [
             {"name": "config", "mountPath": "/config", "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
@@ -245,5 +248,60 @@ def test_E09_train_reads_only_the_first_page_of_1000_dataset_keys(plain_bootstra
         engine_lists = [x for x in (lc.workspace / "moto.log").read_text().splitlines() if '"GET /?list-type=2&' in x]
         assert len(engine_lists) == 2, engine_lists
         assert all(f"prefix={WORKDIR_KEY}/dataset-xgboost&" in x and "continuation-token" not in x for x in engine_lists), engine_lists
+    finally:
+        lc.close()
+
+
+def test_E05_metarank_env_vars_replace_the_workdir_and_the_bootstrap_path(engine: PodRunner) -> None:
+    """A bootstrap whose config names ``/data/workdir`` and a file source at ``/data/no-events/``
+    (absent), run with ``METARANK_WORKDIR=/data/elsewhere`` and
+    ``METARANK_BOOTSTRAP_PATH=/data/events/``: it reads the events the env names and writes every
+    output under the env's workdir; the config's workdir is never created. The engine logs each
+    override as a WARN line («config env override: <key>=<value>»)."""
+    config = _config(BASE_FEATURES)
+    config["bootstrap"]["source"]["path"] = "/data/no-events/"
+    env = {"METARANK_WORKDIR": "/data/elsewhere", "METARANK_BOOTSTRAP_PATH": "/data/events/"}
+    pod = _run(engine, "env-override", "ai.metarank.mode.bootstrap.Bootstrap", config, env=env)
+    assert pod.wait(300) == 0, pod.tail()
+    log = pod.output()
+    claim = engine.claim_dir("data-env-override")
+    assert not (claim / "workdir").exists() and not (claim / "no-events").exists()
+    assert (claim / "elsewhere" / "savepoint" / "_metadata").is_file()
+    assert (claim / "elsewhere" / "features").is_dir()
+    assert any(p.is_file() and p.stat().st_size > 0 for p in (claim / "elsewhere" / "dataset-xgboost").rglob("*.json"))
+    for key, value in env.items():
+        assert re.search(rf"WARN .*config env override: {key}={re.escape(value)}", log), pod.tail()
+
+
+def test_E06_train_refuses_irsa_and_shared_credentials_without_static_keys(plain_bootstrap: Any, tmp_path: Any) -> None:
+    """The chart's prod train Job against moto's S3 holding the bootstrap's dataset, with the
+    Secret's static keys taken out of its env and what IRSA (``AWS_ROLE_ARN`` +
+    ``AWS_WEB_IDENTITY_TOKEN_FILE``, the token mounted where the EKS webhook mounts it) and a
+    shared credentials file (``$HOME/.aws/credentials``, ``AWS_SHARED_CREDENTIALS_FILE``,
+    ``AWS_PROFILE``; both profiles hold moto's valid keys) would give it instead: train exits
+    with 1 and «java.lang.IllegalArgumentException: AWS_ACCESS_KEY_ID not defined for s3:// scheme» (S3FS.create), sends no
+    request to S3 and writes no model. The control, the rendered Job as it is (static keys from
+    the Secret), trains and writes the model."""
+    from support.engine_facts_s3 import IRSA_AND_PROFILE, MODEL_KEY, TrainOnS3
+
+    code, pod, workdir = plain_bootstrap
+    assert code == 0, pod.tail()
+    lc = TrainOnS3(tmp_path / "e06", BASE_FEATURES)
+    try:
+        lc.start_storage()
+        lc.put_dataset(workdir / "dataset-xgboost")
+        moto_log = lc.workspace / "moto.log"
+        before = len(moto_log.read_text().splitlines())
+        code, train = lc.run_train(credentials=IRSA_AND_PROFILE)
+        log = train.output()
+        assert code == 1, (code, train.tail())
+        assert "java.lang.IllegalArgumentException: AWS_ACCESS_KEY_ID not defined for s3:// scheme" in log, train.tail()
+        assert "found training dataset files" not in log, train.tail()
+        assert moto_log.read_text().splitlines()[before:] == []
+        assert lc.keys(MODEL_KEY) == []
+
+        code, train = lc.run_train()
+        assert code == 0, train.tail()
+        assert lc.keys(MODEL_KEY) == [MODEL_KEY]
     finally:
         lc.close()

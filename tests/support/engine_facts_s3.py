@@ -1,25 +1,53 @@
-"""The chart's prod train Job run against moto's S3 on a dataset the test puts there (E09).
+"""The chart's prod train Job run against moto's S3 on a dataset the test puts there (E06, E09).
 
 ``TrainOnS3(workspace, features)`` is ``support.lifecycle.Lifecycle("prod")`` with the bundled
 example config cut down to ``features`` and its one lambdamart model (``xgboost``) over them: the
 same prod values, Secret, endpoint and moto server as the lifecycle, but no bootstrap — the test
 uploads a dataset a real bootstrap wrote (``put_dataset``) and runs the rendered train Job
-(``run_train``), whatever its exit code.
+(``run_train``), whatever its exit code. ``run_train(credentials=IRSA_AND_PROFILE)`` runs it with
+the Secret's static keys taken out of its env and what IRSA and the default provider chain would
+give the pod instead (E06).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from support.lifecycle import BUCKET, Lifecycle, _component
+from support.lifecycle import ACCESS_KEY, BUCKET, SECRET_KEY, Lifecycle, _component
 from support.podrun import PodProcess
 
 WORKDIR_KEY = "ranker/workdir"
 MODEL_KEY = "ranker/models/xgboost.model"
+
+#: What the EKS pod identity webhook adds to a pod of an annotated service account (IRSA), and
+#: a shared credentials file (``$HOME/.aws/credentials``, named too) whose profiles hold the
+#: keys moto's bucket was made with: the default provider chain of the AWS SDK would take either.
+IRSA_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
+CREDENTIALS_DIR = "/opt/flink/.aws"  # $HOME of uid 9999 in the pod
+IRSA_AND_PROFILE = {
+    "env": {
+        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ranker",
+        "AWS_WEB_IDENTITY_TOKEN_FILE": f"{IRSA_TOKEN_DIR}/token",
+        "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+        "AWS_SHARED_CREDENTIALS_FILE": f"{CREDENTIALS_DIR}/credentials",
+        "AWS_PROFILE": "ranker",
+    },
+    "secrets": {
+        "aws-iam-token": {"token": b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cmFua2luZzpyYW5rZXIifQ.c2ln"},
+        "aws-credentials": {
+            "credentials": "".join(
+                f"[{profile}]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+                for profile in ("default", "ranker")
+            ).encode(),
+        },
+    },
+    "mounts": {"aws-iam-token": IRSA_TOKEN_DIR, "aws-credentials": CREDENTIALS_DIR},
+}
 
 
 class TrainOnS3(Lifecycle):
@@ -67,10 +95,25 @@ class TrainOnS3(Lifecycle):
         self.put_objects(objects)
         return sorted(objects)
 
-    def run_train(self, timeout: float = 240) -> tuple[int, PodProcess]:
-        """The rendered train Job's pod (init containers first), run to its end: (exit code, pod)."""
+    def run_train(self, timeout: float = 240, credentials: Mapping[str, Any] | None = None) -> tuple[int, PodProcess]:
+        """The rendered train Job's pod (init containers first), run to its end: (exit code, pod).
+        ``credentials`` (like ``IRSA_AND_PROFILE``) replaces the static keys in the container's env
+        with its ``env``, and mounts its ``secrets`` read-only at its ``mounts``."""
         objects = self.render("train")
         jobs = [o for o in objects if o["kind"] == "Job" and _component(o) == "train"]
         assert len(jobs) == 1, [o["metadata"]["name"] for o in jobs]
-        pod = self.runner.run_pod_of(jobs[0])
+        job = jobs[0]
+        if credentials is not None:
+            job = copy.deepcopy(job)
+            spec = job["spec"]["template"]["spec"]
+            container = spec["containers"][0]
+            static = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+            assert static <= {v["name"] for v in container["env"]}, container["env"]
+            container["env"] = [v for v in container["env"] if v["name"] not in static]
+            container["env"] += [{"name": k, "value": v} for k, v in credentials["env"].items()]
+            for name, data in credentials["secrets"].items():
+                self.objects.secrets[name] = dict(data)
+                spec["volumes"].append({"name": name, "secret": {"secretName": name}})
+                container["volumeMounts"].append({"name": name, "mountPath": credentials["mounts"][name], "readOnly": True})
+        pod = self.runner.run_pod_of(job)
         return pod.wait(timeout), pod
