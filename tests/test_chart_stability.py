@@ -118,6 +118,21 @@ def test_local_bootstrap_rerun_nonce_starts_a_new_job_and_moves_nothing_else():
     assert others(base) == others(bumped), "the bootstrap rerun nonce moved other objects"
 
 
+def test_changing_the_upload_deadline_keeps_the_upload_job_name_and_template():
+    """activeDeadlineSeconds is mutable on a Job: a new limit patches the Job in place (helm
+    upgrade) instead of naming a new Job, which would re-run a finished upload."""
+    case = next(c for c in CASES if c.id == "prod-example-upload-redis_off")
+    uploads = lambda objs: [o for o in objs if o["kind"] == "Job" and component(o) == "upload"]  # noqa: E731
+    base = uploads(render(case.values_files(), case.overrides))
+    longer = uploads(render(case.values_files(), _merge(case.overrides, {"stages": {"upload": {"activeDeadlineSeconds": 7200}}})))
+    unlimited = uploads(render(case.values_files(), _merge(case.overrides, {"stages": {"upload": {"activeDeadlineSeconds": None}}})))
+    assert len(base) == len(longer) == len(unlimited) == 1
+    assert base[0]["spec"]["activeDeadlineSeconds"] == 3600 and longer[0]["spec"]["activeDeadlineSeconds"] == 7200
+    assert "activeDeadlineSeconds" not in unlimited[0]["spec"]
+    assert {o["metadata"]["name"] for o in base + longer + unlimited} == {base[0]["metadata"]["name"]}
+    assert base[0]["spec"]["template"] == longer[0]["spec"]["template"] == unlimited[0]["spec"]["template"]
+
+
 # --- nonces -----------------------------------------------------------------------------------
 
 # (values override, component, object path that must move, its value after the bump)

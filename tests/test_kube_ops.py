@@ -346,3 +346,29 @@ def test_check_cluster_red_then_green(kube_env, snapshot_crd):
     assert rc == 0, checks
     assert all(c["status"] in ("pass", "warn") for c in checks.values()), checks
     assert "image tag 1.7.0" in checks["cluster.operator"]["reason"]
+
+
+def test_an_upload_past_its_deadline_is_failed_by_the_job_controller_and_status_says_so(kube_env, chart):
+    """Metarank 0.4.1's upload waits forever for a FAILED Flink job (docs/engine-0.4.1.md E16), so
+    its Job carries stages.upload.activeDeadlineSeconds. Here the real Job controller enforces it:
+    the pod can never be scheduled (a nodeSelector no node has), and after the deadline the Job is
+    Failed with DeadlineExceeded and `status` reports the upload stage failed, not pending."""
+    env: KubeEnv = kube_env
+    ns = env.namespace("ranker-deadline")
+    files = generated_example_files("dev")
+    env.helm("upgrade", "--install", RELEASE, str(chart), "-n", ns, "-f", str(ENV_VALUES["dev"]), "-f", str(files["upload"]),
+             "--set", "stages.upload.activeDeadlineSeconds=5", "--set-string", "stages.upload.nodeSelector.ranker-test/node=nowhere")
+    (job,) = env.items("job.batch", ns, f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=upload")
+    assert job["spec"]["activeDeadlineSeconds"] == 5
+
+    def deadline_exceeded() -> bool:
+        status = (env.get("job.batch", job["metadata"]["name"], ns) or {}).get("status") or {}
+        return any(c.get("type") == "Failed" and c.get("status") == "True" and c.get("reason") == "DeadlineExceeded"
+                   for c in status.get("conditions") or [])
+
+    wait_until(deadline_exceeded, 120, "the Job controller to fail the upload Job with DeadlineExceeded")
+    done = cli(env, "status", "--release", RELEASE, "-n", ns, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert stages(report)["upload"]["phase"] == "failed", stages(report)["upload"]
+    assert report["nextStep"].startswith("fix the failed upload stage"), report["nextStep"]

@@ -496,6 +496,10 @@ metadata:
   {{- include "ranker.annotations" (dict "ctx" $ctx "annotations" (dict "ranker/spec-hash" $hash)) | nindent 2 }}
 spec:
   backoffLimit: {{ .stage.backoffLimit }}
+  {{- /* mutable on a Job, so not in the hash: changing it does not re-run a finished stage */}}
+  {{- with .stage.activeDeadlineSeconds }}
+  activeDeadlineSeconds: {{ int . }}
+  {{- end }}
   template:
     metadata:
       {{- toYaml $podMeta | nindent 6 }}
