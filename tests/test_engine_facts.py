@@ -305,3 +305,44 @@ def test_E06_train_refuses_irsa_and_shared_credentials_without_static_keys(plain
         assert lc.keys(MODEL_KEY) == [MODEL_KEY]
     finally:
         lc.close()
+
+
+
+def test_E16_upload_through_s3a_fails_for_a_uid_without_a_passwd_entry(plain_bootstrap: Any, tmp_path: Any) -> None:
+    """The chart's prod upload Job (feature values read from ``s3://`` through Flink's S3A, into
+    Redis) against moto's S3 holding the bootstrap's ``features/``, its pod's ``runAsUser``/
+    ``runAsGroup``/``fsGroup`` patched to 12345 — no passwd entry in the image, as OpenShift
+    assigns a uid: Hadoop's login (``UserGroupInformation``, when S3A enumerates the files) fails
+    with «KerberosAuthException: failure to login: … invalid null input: name», the Flink job
+    FAILS, and the upload process does not exit: it logs «upload job not yet finished
+    (status=FAILED), waiting 1s more» once a second (the test stops it); Redis stays empty. The
+    control, the rendered Job as it is (9999, ``flink``), uploads and exits 0."""
+    from support.engine_facts_s3 import WORKDIR_KEY, TrainOnS3
+
+    code, pod, workdir = plain_bootstrap
+    assert code == 0, pod.tail()
+    lc = TrainOnS3(tmp_path / "e16", BASE_FEATURES)
+    try:
+        lc.start_storage()
+        assert lc.put_tree(workdir / "features", f"{WORKDIR_KEY}/features")
+        upload = lc.start_upload(uid=12345)
+        waiting = "upload job not yet finished (status=FAILED), waiting 1s more"
+        deadline = time.monotonic() + 120
+        while upload.output().count(waiting) < 3:
+            assert upload.running() and time.monotonic() < deadline, upload.tail()
+            time.sleep(0.5)
+        log = upload.output()
+        assert upload.running(), upload.tail()
+        assert "KerberosAuthException: failure to login: javax.security.auth.login.LoginException: " \
+               "java.lang.NullPointerException: invalid null input: name" in log, upload.tail()
+        assert "Upload done" not in log
+        upload.stop()
+        assert lc.redis_snapshot() == {}
+
+        upload = lc.start_upload()
+        assert upload.wait(240) == 0, upload.tail()
+        log = upload.output()
+        assert "Upload done" in log and "failure to login" not in log, upload.tail()
+        assert lc.redis_snapshot()
+    finally:
+        lc.close()

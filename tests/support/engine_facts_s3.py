@@ -4,7 +4,8 @@
 example config cut down to ``features`` and its one lambdamart model (``xgboost``) over them: the
 same prod values, Secret, endpoint and moto server as the lifecycle, but no bootstrap — the test
 uploads a dataset a real bootstrap wrote (``put_dataset``) and runs the rendered train Job
-(``run_train``), whatever its exit code. ``run_train(credentials=IRSA_AND_PROFILE)`` runs it with
+(``run_train``), whatever its exit code; or puts a bootstrap's ``features/`` there (``put_tree``)
+and starts the rendered upload Job (``start_upload``, optionally as another uid: E16). ``run_train(credentials=IRSA_AND_PROFILE)`` runs it with
 the Secret's static keys taken out of its env and what IRSA and the default provider chain would
 give the pod instead (E06).
 """
@@ -94,6 +95,31 @@ class TrainOnS3(Lifecycle):
         }  # fmt: skip
         self.put_objects(objects)
         return sorted(objects)
+
+    def put_tree(self, local_dir: Path, key_prefix: str) -> list[str]:
+        """The files under ``local_dir`` as objects under ``key_prefix``; their keys."""
+        objects = {f"{key_prefix}/{p.relative_to(local_dir)}": p.read_bytes() for p in sorted(local_dir.rglob("*")) if p.is_file()}
+        self.put_objects(objects)
+        return sorted(objects)
+
+    def start_upload(self, uid: int | None = None) -> PodProcess:
+        """The rendered upload Job's pod, started. ``uid`` replaces the pod's and its containers'
+        ``runAsUser``/``runAsGroup`` and the pod's ``fsGroup``, the way OpenShift's restricted SCC
+        assigns an arbitrary uid from the namespace's range (no passwd entry in the image)."""
+        objects = self.render("upload")
+        jobs = [o for o in objects if o["kind"] == "Job" and _component(o) == "upload"]
+        assert len(jobs) == 1, [o["metadata"]["name"] for o in jobs]
+        job = copy.deepcopy(jobs[0])
+        if uid is not None:
+            spec = job["spec"]["template"]["spec"]
+            contexts = [spec.setdefault("securityContext", {})]
+            contexts += [c.setdefault("securityContext", {}) for c in [*spec["containers"], *(spec.get("initContainers") or [])]]
+            for sc in contexts:
+                for key in ("runAsUser", "runAsGroup", "fsGroup"):
+                    if key in sc:
+                        sc[key] = uid
+            assert spec["securityContext"].get("runAsUser") == uid, spec["securityContext"]
+        return self.runner.run_pod_of(job)
 
     def run_train(self, timeout: float = 240, credentials: Mapping[str, Any] | None = None) -> tuple[int, PodProcess]:
         """The rendered train Job's pod (init containers first), run to its end: (exit code, pod).
